@@ -1,0 +1,3 @@
+from wasi_lsp.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,144 @@
+"""The actions behind each CLI command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from wasi_lsp import config as config_mod
+from wasi_lsp.errors import WasiLspError
+from wasi_lsp.runtime import Runtime, resolve
+from wasi_lsp.sandbox import Grants
+from wasi_lsp.spec import Limits
+
+
+def dispatch(options) -> int:
+    handler = {
+        "run": cmd_run,
+        "serve": cmd_serve,
+        "env": cmd_env,
+        "runtime": cmd_runtime,
+    }[options.command]
+    return handler(options)
+
+
+def _strip_dashdash(args: list[str]) -> list[str]:
+    return args[1:] if args and args[0] == "--" else args
+
+
+def _read_requirements(path: Path) -> list[str]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise WasiLspError(f"cannot read requirements file {path}: {error.strerror}") from None
+    reqs = []
+    for line in lines:
+        line = line.split("#", 1)[0].strip()
+        if line.startswith(("-r ", "--requirement ")):
+            reqs.extend(_read_requirements(path.parent / line.split(None, 1)[1]))
+        elif line:
+            reqs.append(line)
+    return reqs
+
+
+def project_config(options) -> config_mod.ProjectConfig:
+    if getattr(options, "no_project", False):
+        return config_mod.ProjectConfig()
+    return config_mod.load()
+
+
+def grants_from(options, project: config_mod.ProjectConfig, extra_requirements: list[str] = ()) -> Grants:
+    runtime = resolve(options.runtime or project.get("runtime"),
+                      sha256=options.runtime_sha256 or project.get("runtime-sha256"))
+    requirements = list(project.get("requirements", [])) + list(extra_requirements)
+    if project.get("requirements-file"):
+        requirements += _read_requirements(project.path("requirements-file"))
+    requirements += list(options.with_)
+    for file in options.requirements:
+        requirements += _read_requirements(Path(file))
+    dirs = [d if "::" in d or d.startswith("/") else str(project.root / d) for d in project.get("dirs", [])] if project.root else []
+    env = [f"{k}={v}" for k, v in project.get("env", {}).items()]
+    timeout = options.timeout if options.timeout is not None else (project.get("timeout") or None)
+    limits = Limits(
+        max_memory=config_mod.parse_size(options.max_memory or project.get("max-memory")),
+        timeout=timeout or None,
+    )
+    return Grants(runtime=runtime, requirements=requirements, dirs=dirs + options.dir,
+                  env=env + options.env, limits=limits)
+
+
+def _launch(options, grants: Grants, args: list[str], project) -> int:
+    from wasi_lsp import sandbox
+    from wasi_lsp.hosts import get_host
+
+    host = get_host(options.host or project.get("host"))
+    spec, _env = sandbox.build(grants, args)
+    if options.print_capabilities:
+        print(sandbox.describe(spec, host.name))
+        return 0
+    return host.run(spec)
+
+
+def cmd_run(options) -> int:
+    project = project_config(options)
+    grants = grants_from(options, project)
+    return _launch(options, grants, _strip_dashdash(options.args), project)
+
+
+def cmd_serve(options) -> int:
+    from wasi_lsp.serving import server_args
+
+    project = project_config(options)
+    server = options.server or project.get("server")
+    if not server:
+        raise WasiLspError(
+            "no server to serve",
+            fix="name one (wasi-lsp serve my_module:server) or set server = ... in [tool.wasi-lsp]",
+        )
+    extra = _strip_dashdash(options.args)
+    from wasi_lsp.overlay import guest_requirements
+
+    grants = grants_from(options, project, guest_requirements(server))
+    return _launch(options, grants, server_args(server, grants, extra), project)
+
+
+def cmd_env(options) -> int:
+    from wasi_lsp.env import ensure_env
+
+    project = project_config(options)
+    grants = grants_from(options, project, options.requirements_args)
+    env = ensure_env(grants.requirements, grants.runtime)
+    if options.env_command == "path":
+        print(env.root)
+    elif options.env_command == "build":
+        meta = env.metadata()
+        print(f"environment ready: {env.root}")
+        print(f"  python {meta['python']}, {len(meta['installed'])} distributions")
+        for note in meta["notes"]:
+            print(f"  note: {note}")
+    else:
+        print(json.dumps({"root": str(env.root), **env.metadata()}, indent=2))
+    return 0
+
+
+def cmd_runtime(options) -> int:
+    from wasi_lsp import aot, runtime as runtime_mod
+
+    rt: Runtime = resolve(options.runtime, sha256=options.runtime_sha256)
+    if options.runtime_command == "info":
+        info = runtime_mod.describe(rt)
+        info["sha256"] = runtime_mod.verify(rt)
+        artifact, _ = aot.artifact_paths(info["sha256"])
+        info["aot_cache"] = str(artifact) + ("" if artifact.is_file() else " (not compiled yet)")
+        info["wasmtime"] = aot.wasmtime_version()
+        for key, value in info.items():
+            print(f"{key:>16}: {value}")
+    elif options.runtime_command == "verify":
+        digest = runtime_mod.verify(rt, force=True)
+        print(f"ok: {rt.wasm} sha256 {digest}")
+    else:
+        aot.load_module(rt)
+        artifact, _ = aot.artifact_paths(runtime_mod.verify(rt))
+        print(f"compiled: {artifact}")
+    return 0

@@ -1,0 +1,261 @@
+"""Guest environments: site-packages built from pure-Python wheels.
+
+An environment is a directory laid out like a ``--home`` install::
+
+    <env>/lib/python/   the site dir (on the guest's path; .pth files work)
+    <env>/bin/          console scripts, so RECORD paths such as ../../bin/x
+                        stay inside the mount and importlib.metadata works
+    <env>/wasi-lsp-env.json
+
+It is mounted read-only at :data:`GUEST_ENV`. Environments are cached by
+(requirements, runtime), built in a staging directory and renamed into place,
+and byte-compiled by the guest's own Python so read-only mounts start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from wasi_lsp import cache
+from wasi_lsp.errors import WasiLspError
+from wasi_lsp.runtime import Runtime, runtime_env, runtime_mounts
+
+GUEST_ENV = "/wasi-lsp/env"
+GUEST_SITE = f"{GUEST_ENV}/lib/python"
+#: Bump when the layout or build steps change, so old entries are not reused.
+ENV_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class GuestEnv:
+    root: Path
+    requirements: tuple[str, ...]
+
+    @property
+    def site(self) -> Path:
+        return self.root / "lib" / "python"
+
+    def metadata(self) -> dict:
+        return json.loads((self.root / "wasi-lsp-env.json").read_text())
+
+    def console_scripts(self) -> dict[str, str]:
+        """``name -> module:function`` for every console script installed in the env."""
+        import configparser
+
+        scripts: dict[str, str] = {}
+        for entry_points in self.site.glob("*.dist-info/entry_points.txt"):
+            parser = configparser.ConfigParser(delimiters=("=",))
+            parser.optionxform = str  # keep case
+            parser.read(entry_points)
+            if parser.has_section("console_scripts"):
+                scripts.update({k: v.strip() for k, v in parser.items("console_scripts")})
+        return scripts
+
+
+def requirements_key(requirements: list[str], runtime: Runtime) -> str:
+    normalized = sorted({re.sub(r"\s+", "", r) for r in requirements if r.strip()})
+    return cache.digest(ENV_FORMAT, normalized, runtime.sha256(), runtime.tag)
+
+
+def ensure_env(requirements: list[str], runtime: Runtime, *, quiet: bool = False) -> GuestEnv:
+    """The cached environment for these requirements, built if needed."""
+    key = requirements_key(requirements, runtime)
+    envs = cache.cache_dir("envs")
+    final = envs / key
+    reqs = tuple(sorted({r.strip() for r in requirements if r.strip()}))
+    if (final / "wasi-lsp-env.json").is_file():
+        return GuestEnv(final, reqs)
+    cache.sweep_partials(envs)
+    staging = cache.staging_dir(final)
+    try:
+        notes = _install(list(reqs), runtime, staging, quiet=quiet)
+        _compile_bytecode(runtime, staging, guest_dir=GUEST_ENV)
+        installed = sorted(p.name.removesuffix(".dist-info") for p in (staging / "lib/python").glob("*.dist-info"))
+        cache.atomic_write_json(
+            staging / "wasi-lsp-env.json",
+            {
+                "requirements": list(reqs),
+                "runtime": runtime.name,
+                "python": runtime.tag,
+                "installed": installed,
+                "notes": notes,
+            },
+        )
+        cache.publish_dir(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return GuestEnv(final, reqs)
+
+
+def pip_target_args(runtime: Runtime, target: Path) -> list[str]:
+    return [
+        sys.executable, "-m", "pip", "install",
+        "--target", str(target),
+        "--only-binary", ":all:",
+        "--implementation", "py", "--abi", "none", "--platform", "any",
+        "--python-version", runtime.tag,
+        "--no-compile", "--disable-pip-version-check", "--no-warn-script-location",
+        "--progress-bar", "off",
+    ]
+
+
+_NO_DIST = [
+    re.compile(r"No matching distribution found for ([A-Za-z0-9._-]+)"),
+    re.compile(r"no matching distributions available for your environment:\s*\n((?:\s+\S+\n?)+)"),
+]
+
+
+def _missing_pure(stderr: str) -> list[str]:
+    names: list[str] = []
+    for pattern in _NO_DIST:
+        for match in pattern.finditer(stderr):
+            names.extend(match.group(1).split())
+    return sorted({n.strip().lower() for n in names if n.strip()})
+
+
+def _install(requirements: list[str], runtime: Runtime, staging: Path, *, quiet: bool) -> list[str]:
+    site = staging / "lib" / "python"
+    site.mkdir(parents=True)
+    notes: list[str] = []
+    if not requirements:
+        (staging / "bin").mkdir()
+        return notes
+    wheelhouse = cache.cache_dir("wheels")
+    built: set[str] = set()
+    while True:
+        args = pip_target_args(runtime, site) + ["--find-links", str(wheelhouse), *requirements]
+        proc = subprocess.run(args, capture_output=True, text=True)
+        if proc.returncode == 0:
+            break
+        missing = [name for name in _missing_pure(proc.stderr) if name not in built]
+        if not missing:
+            detail = "\n".join(l for l in proc.stderr.splitlines() if l.startswith("ERROR"))
+            raise WasiLspError(
+                f"pip could not install {' '.join(requirements)} as pure wheels for Python {runtime.tag}:\n{detail or proc.stderr[-2000:]}",
+                fix="check the requirement names and versions",
+            )
+        for name in missing:
+            _build_pure_wheel(name, requirements, wheelhouse)
+            built.add(name)
+            notes.append(f"{name}: no pure wheel on the index; built one from its sdist (its C accelerator is optional)")
+            if not quiet:
+                print(f"wasi-lsp: {notes[-1]}", file=sys.stderr)
+        shutil.rmtree(site)
+        site.mkdir()
+    # pip --target puts scripts in <site>/bin; move them where RECORD says they are.
+    scripts = site / "bin"
+    if scripts.is_dir():
+        scripts.rename(staging / "bin")
+    else:
+        (staging / "bin").mkdir()
+    return notes
+
+
+def _build_pure_wheel(name: str, requirements: list[str], wheelhouse: Path) -> None:
+    """Build ``name`` from its sdist with every C compiler made to fail.
+
+    Packages whose C accelerator is optional (MarkupSafe, coverage, ...) fall
+    back to pure Python and produce a ``py3-none-any`` wheel; anything else
+    fails here, and the error says which requirement pulled the package in.
+    """
+    out = Path(cache.staging_dir(wheelhouse / f"build-{name}"))
+    try:
+        env = dict(os.environ, CC="false", CXX="false", LDSHARED="false")
+        proc = subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-binary", name,
+             "--disable-pip-version-check", "-w", str(out), name],
+            capture_output=True, text=True, env=env,
+        )
+        wheels = list(out.glob("*.whl"))
+        pure = [w for w in wheels if w.name.endswith("-none-any.whl")]
+        if proc.returncode != 0 or not pure:
+            chain = " -> ".join(requirement_chain(name, requirements)) or name
+            why = (
+                "its sdist needs a C compiler (the extension is not optional)"
+                if proc.returncode != 0 or wheels
+                else "it publishes no pure wheel and no sdist"
+            )
+            raise WasiLspError(
+                f"{name} has no pure-Python wheel, so it cannot run in WASI: {why}. "
+                f"Required by: {chain}",
+                fix=f"drop the requirement that pulls in {name}, or use a version of it that ships a py3-none-any wheel",
+            )
+        for wheel in pure:
+            os.replace(wheel, wheelhouse / wheel.name)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def requirement_chain(target: str, requirements: list[str]) -> list[str]:
+    """The path of requirements from a top-level one down to ``target``.
+
+    pip names only the direct parent of a missing distribution, so resolve the
+    graph natively (metadata only, nothing is built or installed) and search it.
+    """
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+         "--disable-pip-version-check", "--report", "-", *requirements],
+        capture_output=True, text=True,
+    )
+    try:
+        report = json.loads(proc.stdout)
+    except ValueError:
+        return []
+    from packaging.requirements import Requirement
+
+    graph: dict[str, list[str]] = {}
+    for item in report.get("install", []):
+        meta = item["metadata"]
+        deps = []
+        for spec in meta.get("requires_dist", []) or []:
+            req = Requirement(spec)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                deps.append(_canon(req.name))
+        graph[_canon(meta["name"])] = deps
+    goal = _canon(target)
+    roots = [_canon(Requirement(r).name) for r in requirements]
+    from collections import deque
+
+    queue = deque([[r] for r in roots])
+    seen = set(roots)
+    while queue:
+        path = queue.popleft()
+        if path[-1] == goal:
+            return path
+        for dep in graph.get(path[-1], []):
+            if dep not in seen:
+                seen.add(dep)
+                queue.append(path + [dep])
+    return []
+
+
+def _canon(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _compile_bytecode(runtime: Runtime, root: Path, *, guest_dir: str) -> None:
+    """Byte-compile with the guest's own Python, so the .pyc match its version.
+
+    Hash-based, unchecked pycs: a read-only environment never changes, so the
+    guest need not compare source timestamps at import.
+    """
+    from wasi_lsp.hosts import embedded
+    from wasi_lsp.spec import Mount, RunSpec
+
+    spec = RunSpec(
+        runtime=runtime,
+        args=("-S", "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", guest_dir),
+        mounts=(*runtime_mounts(runtime), Mount(root, guest_dir, read_only=False)),
+        env=runtime_env(runtime),
+    )
+    code, out, err = embedded.run_captured(spec)
+    if code not in (0, 1):  # 1: some file did not compile (e.g. py2-only test data); not fatal
+        raise WasiLspError(f"byte-compiling {root} in the guest failed (exit {code}): {(out + err)[-1500:]}")

@@ -1,0 +1,83 @@
+"""The guest overlay: wasi-lsp's own guest packages, mounted read-only into every guest.
+
+The guest packages (``wasi_lsp_guest``, ``rstls``) are found where they are
+importable on the host, copied without host-only dependencies, topped with
+the ``sitecustomize`` that boots the compat layer, and byte-compiled by the
+guest's Python. The overlay is keyed by the sources' stat fingerprint, so an
+edit to ``server/`` is picked up on the next run.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+from wasi_lsp import cache
+from wasi_lsp.runtime import Runtime
+
+GUEST_OVERLAY = "/wasi-lsp/guest"
+GUEST_PACKAGES = ("wasi_lsp_guest", "rstls")
+
+
+def _package_dir(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"guest package {name} is not importable on the host; is wasi-lsp installed?")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _sources(root: Path):
+    for path in sorted(root.rglob("*")):
+        if "__pycache__" in path.parts or path.suffix in (".pyc", ".pyo") or not path.is_file():
+            continue
+        yield path
+
+
+def fingerprint(runtime: Runtime) -> str:
+    parts: list[object] = [runtime.sha256(), runtime.tag]
+    for name in GUEST_PACKAGES:
+        root = _package_dir(name)
+        for path in _sources(root):
+            st = path.stat()
+            parts.append((name, str(path.relative_to(root)), st.st_size, st.st_mtime_ns))
+    return cache.digest(*parts)
+
+
+def ensure_overlay(runtime: Runtime) -> Path:
+    overlays = cache.cache_dir("guest")
+    final = overlays / fingerprint(runtime)
+    if (final / "sitecustomize.py").is_file():
+        return final
+    cache.sweep_partials(overlays)
+    staging = cache.staging_dir(final)
+    try:
+        for name in GUEST_PACKAGES:
+            root = _package_dir(name)
+            for path in _sources(root):
+                target = staging / name / path.relative_to(root)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, target)
+        shutil.copy2(staging / "wasi_lsp_guest" / "sitecustomize.py", staging / "sitecustomize.py")
+        from wasi_lsp.env import _compile_bytecode
+
+        _compile_bytecode(runtime, staging, guest_dir=GUEST_OVERLAY)
+        cache.publish_dir(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return final
+
+
+#: Console scripts of the guest packages (their dist-info lives on the host only).
+GUEST_CONSOLE_SCRIPTS = {"rstls": "rstls.__main__:main"}
+
+#: What each guest package needs in the environment when it is served.
+GUEST_REQUIREMENTS = {
+    "rstls": ["pygls>=2.1,<3", "lsprotocol>=2025.0.0", "docutils>=0.20", "sphinx>=7.2"],
+}
+
+
+def guest_requirements(server: str) -> list[str]:
+    package = server.split(":", 1)[0].split(".", 1)[0]
+    return list(GUEST_REQUIREMENTS.get(package, []))

@@ -1,0 +1,1 @@
+"""rstls: a reStructuredText and Sphinx language server that runs inside WASI."""

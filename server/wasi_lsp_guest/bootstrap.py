@@ -1,0 +1,33 @@
+"""Start-up inside the guest: site-packages, compat layer, working directory.
+
+The host passes what it decided through three variables of its own:
+``WASI_LSP_SITE`` (the environment's site dir, whose ``.pth`` files must be
+processed as a real site-packages would be), ``WASI_LSP_PREPEND`` (source dirs
+that must win over installed copies) and ``WASI_LSP_CWD`` (the guest working
+directory; WASI starts every process at ``/``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def boot() -> None:
+    site_dir = os.environ.get("WASI_LSP_SITE")
+    if site_dir:
+        import site
+
+        site.addsitedir(site_dir)
+    prepend = os.environ.get("WASI_LSP_PREPEND")
+    if prepend:
+        sys.path[1:1] = [p for p in prepend.split(":") if p]
+    from wasi_lsp_guest import compat
+
+    compat.install()
+    cwd = os.environ.get("WASI_LSP_CWD")
+    if cwd:
+        try:
+            os.chdir(cwd)
+        except OSError as error:
+            print(f"wasi-lsp: cannot enter working directory {cwd}: {error}", file=sys.stderr)
