@@ -11,12 +11,13 @@ recompiled, never loaded.
 from __future__ import annotations
 
 import json
-import platform
+import os
 import sys
 from functools import lru_cache
 from pathlib import Path
 
 from wasi_lsp import cache
+from wasi_lsp.errors import WasiLspError
 from wasi_lsp.runtime import Runtime, verify
 
 #: Settings that change the compiled code. Epoch interruption is always on, so
@@ -26,6 +27,16 @@ ENGINE_SETTINGS = {"epoch_interruption": True, "cranelift_opt_level": "speed"}
 
 @lru_cache(maxsize=1)
 def wasmtime_version() -> str:
+    """The installed wasmtime's version, read from its dist-info beside the package.
+
+    ``importlib.metadata`` would cost a warm start ~10 ms; it is only the fallback.
+    """
+    import wasmtime
+
+    site = Path(wasmtime.__file__).resolve().parent.parent
+    found = sorted(site.glob("wasmtime-*.dist-info"))
+    if len(found) == 1:
+        return found[0].name.removeprefix("wasmtime-").removesuffix(".dist-info")
     from importlib.metadata import version
 
     return version("wasmtime")
@@ -42,9 +53,20 @@ def engine():
 
 
 def artifact_paths(runtime_sha256: str) -> tuple[Path, Path]:
-    key = cache.digest(wasmtime_version(), runtime_sha256, ENGINE_SETTINGS, platform.machine(), sys.platform)
+    key = cache.digest(*_identity(runtime_sha256).values())
     directory = cache.cache_dir("aot")
     return directory / f"{key}.cwasm", directory / f"{key}.json"
+
+
+def _identity(runtime_sha256: str) -> dict:
+    """Everything an artifact depends on; recorded beside it and compared on load."""
+    return {
+        "wasmtime": wasmtime_version(),
+        "runtime_sha256": runtime_sha256,
+        "settings": ENGINE_SETTINGS,
+        "machine": os.uname().machine,
+        "platform": sys.platform,
+    }
 
 
 def load_module(runtime: Runtime):
@@ -53,7 +75,7 @@ def load_module(runtime: Runtime):
 
     runtime_sha256 = verify(runtime)
     artifact, record = artifact_paths(runtime_sha256)
-    if artifact.is_file() and _artifact_is_intact(artifact, record):
+    if _artifact_is_intact(artifact, record, _identity(runtime_sha256)):
         try:
             return wasmtime.Module.deserialize_file(engine(), str(artifact))
         except wasmtime.WasmtimeError:
@@ -61,32 +83,57 @@ def load_module(runtime: Runtime):
     return compile_module(runtime, artifact, record)
 
 
-def _artifact_is_intact(artifact: Path, record: Path) -> bool:
+def _artifact_is_intact(artifact: Path, record: Path, identity: dict) -> bool:
+    """Whether the artifact is exactly what was compiled for ``identity``.
+
+    The full hash is checked whenever the file's stat stamp differs from the
+    one recorded when it was last hashed. The stamp includes the inode change
+    time, which every write (and every ``utime`` that hides one) moves, so an
+    unchanged stamp means unchanged bytes and a warm start skips hashing 27 MB.
+    """
     try:
-        expected = json.loads(record.read_text())["sha256"]
-    except (OSError, ValueError, KeyError):
+        data = json.loads(record.read_text())
+        expected = data["sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
         return False
-    return cache.file_sha256(artifact) == expected
+    if any(data.get(key) != value for key, value in json.loads(json.dumps(identity)).items()):
+        return False  # stale: compiled for another runtime, wasmtime or setting
+    try:
+        stamp = cache.stat_stamp(artifact)
+    except OSError:
+        return False
+    if data.get("stamp") == stamp:
+        return True
+    if cache.file_sha256(artifact) != expected:
+        return False
+    cache.atomic_write_json(record, {**data, "stamp": stamp})
+    return True
 
 
 def compile_module(runtime: Runtime, artifact: Path, record: Path):
-    import wasmtime
-
-    verify(runtime, force=True)  # never compile a file that was not just hashed
-    cache.sweep_partials(artifact.parent)
-    with _progress(f"Compiling {runtime.wasm.name} for this machine (once per wasmtime and runtime)"):
-        module = wasmtime.Module.from_file(engine(), str(runtime.wasm))
-        data = module.serialize()
     import hashlib
 
+    import wasmtime
+
+    runtime_sha256 = verify(runtime, force=True)  # never compile a file that was not just hashed
+    cache.sweep_partials(artifact.parent)
+    with _progress(f"Compiling {runtime.wasm.name} for this machine (once per wasmtime and runtime)"):
+        try:
+            module = wasmtime.Module.from_file(engine(), str(runtime.wasm))
+        except wasmtime.WasmtimeError as error:
+            raise WasiLspError(
+                f"{runtime.wasm} is not a WebAssembly module wasmtime can compile: {str(error).strip().splitlines()[0]}",
+                fix="pass --runtime PATH to a python.wasm built for wasm32-wasi, or drop it to use the pinned default",
+            ) from None
+        data = module.serialize()
     cache.atomic_write_bytes(artifact, data)
     cache.atomic_write_json(
         record,
         {
+            **_identity(runtime_sha256),
             "sha256": hashlib.sha256(data).hexdigest(),
+            "stamp": cache.stat_stamp(artifact),
             "runtime": str(runtime.wasm),
-            "wasmtime": wasmtime_version(),
-            "settings": ENGINE_SETTINGS,
         },
     )
     return module

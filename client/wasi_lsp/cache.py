@@ -45,6 +45,16 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def stat_stamp(path: Path) -> list[int]:
+    """What changes whenever a file's bytes may have: size, times, identity.
+
+    ``st_ctime_ns`` cannot be set back by ``utime``, so an unchanged stamp
+    means nobody wrote to the file since it was stamped.
+    """
+    st = os.stat(path)
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")

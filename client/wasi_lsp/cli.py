@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="wasi-lsp",
         description="Run, serve and test Python language servers on WASI Python.",
     )
+    from wasi_lsp import __version__
+
+    parser.add_argument("--version", action="version", version=f"wasi-lsp {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run python inside WASI: wasi-lsp run [options] -- ARGS")
@@ -71,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: Further commands, each a module with ``add_parser(subparsers)`` and ``run(options) -> int``.
 #: The parser built by ``add_parser`` must ``set_defaults(command_module=<this module's name>)``.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["wasi_lsp.bench", "wasi_lsp.wasi_pytest", "wasi_lsp.check", "wasi_lsp.bundle.command"]
 
 
 def _import(name: str):

@@ -109,7 +109,8 @@ def pip_target_args(runtime: Runtime, target: Path) -> list[str]:
 
 _NO_DIST = [
     re.compile(r"No matching distribution found for ([A-Za-z0-9._-]+)"),
-    re.compile(r"no matching distributions available for your environment:\s*\n((?:\s+\S+\n?)+)"),
+    # pip prints this list on stdout, one indented name a line, then a blank line.
+    re.compile(r"no matching distributions available for your environment:[ \t]*\n((?:[ \t]+\S+[ \t]*\n?)+)"),
 ]
 
 
@@ -135,7 +136,7 @@ def _install(requirements: list[str], runtime: Runtime, staging: Path, *, quiet:
         proc = subprocess.run(args, capture_output=True, text=True)
         if proc.returncode == 0:
             break
-        missing = [name for name in _missing_pure(proc.stderr) if name not in built]
+        missing = [name for name in _missing_pure(proc.stderr + proc.stdout) if name not in built]
         if not missing:
             detail = "\n".join(l for l in proc.stderr.splitlines() if l.startswith("ERROR"))
             raise WasiLspError(

@@ -29,3 +29,11 @@ class GuestLimitExceeded(WasiLspError):
     """The guest hit a limit (wall clock, memory, fuel) that the host enforces."""
 
     exit_code = 124
+
+
+def wall_clock_exceeded(timeout: float) -> GuestLimitExceeded:
+    """The one report of a fired wall-clock limit, the same on every host."""
+    return GuestLimitExceeded(
+        f"the guest ran past its wall-clock limit of {timeout:g} s and was stopped",
+        fix="raise --timeout (or [tool.wasi-lsp] timeout) if the work is legitimate",
+    )

@@ -1,4 +1,254 @@
 """pytest plugin: run the same pytest-lsp suite on native CPython and on every WASI host.
 
-(Filled in by the pygls/pytest-lsp work; registered through the pytest11 entry point.)
+A server author writes one fixture::
+
+    @pytest_lsp.fixture(config=matrix("my_server:server", requirements=["pygls>=2"]))
+    async def client(lsp_client: LanguageClient): ...
+
+and every test using it runs once per runtime picked with ``--lsp-runtime``
+and ``--wasi-host`` (ids ``[native]``, ``[wasi-wasmtime]``, ...). pytest-lsp
+takes a single config, so :func:`matrix` returns a list that also acts as
+one: this plugin parametrizes the fixture over the list (indirectly) and
+tells the list which member the current test is using.
+
+Path rule: host directories are mounted at the same absolute path in the
+guest, so ``file://`` URIs mean the same file on both sides. pytest's
+``tmp_path`` tree is mounted read-write, so workspaces built there just work.
 """
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import attrs
+import pytest
+from pytest_lsp import ClientServerConfig
+
+from wasi_lsp.errors import WasiLspError
+from wasi_lsp.hosts import HOSTS
+from wasi_lsp.testing import MatrixClient, make_client, native_site, native_target, python_path
+
+RUNTIMES = ("native", "wasi")
+DEFAULT_RUNTIMES = "native,wasi"
+DEFAULT_HOSTS = "wasmtime"
+
+#: What the command line picked, as (runtime, host) pairs; host is None for native.
+_selection: list[tuple[str, str | None]] = []
+#: Guest environments already built this session (keyed by requirements).
+_built_envs: set[tuple[str, ...]] = set()
+#: pytest's TempPathFactory, once configured.
+_tmp_factory: list = []
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("wasi-lsp", "language servers on native CPython and WASI")
+    group.addoption("--lsp-runtime", default=DEFAULT_RUNTIMES, metavar="native,wasi",
+                    help=f"runtimes to run matrix() fixtures on, comma-separated (default {DEFAULT_RUNTIMES})")
+    group.addoption("--wasi-host", default=DEFAULT_HOSTS, metavar="HOST,...",
+                    help=f"WASI hosts for the wasi runtime: {', '.join(HOSTS)} (default {DEFAULT_HOSTS})")
+
+
+def _split(text: str, allowed: Sequence[str], option: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in allowed]
+    if unknown or not names:
+        raise pytest.UsageError(f"{option} {text!r}: expected a comma-separated list of {', '.join(allowed)}")
+    return list(dict.fromkeys(names))
+
+
+def _select(runtimes: str, hosts: str) -> None:
+    picked: list[tuple[str, str | None]] = []
+    for runtime in _split(runtimes, RUNTIMES, "--lsp-runtime"):
+        if runtime == "native":
+            picked.append(("native", None))
+        else:
+            picked.extend(("wasi", h) for h in _split(hosts, tuple(HOSTS), "--wasi-host"))
+    _selection[:] = picked
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config, parser, args) -> None:
+    """Read the options before conftest files import, in case they call matrix()."""
+    ns = early_config.known_args_namespace
+    _select(getattr(ns, "lsp_runtime", DEFAULT_RUNTIMES), getattr(ns, "wasi_host", DEFAULT_HOSTS))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _select(config.getoption("lsp_runtime"), config.getoption("wasi_host"))
+    _tmp_factory.clear()
+    factory = getattr(config, "_tmp_path_factory", None)
+    if factory is not None:
+        _tmp_factory.append(factory)
+
+
+@attrs.define
+class MatrixConfig(ClientServerConfig):
+    """One cell of the matrix: how to start the server on one runtime (and host)."""
+
+    label: str = "native"
+    timeout: float = 30.0
+    requirements: tuple[str, ...] = ()
+    dirs: tuple[Path, ...] = ()
+    cwd: Path | None = None
+    #: The serve spec, when the native command is ours (its last argument) rather than the user's.
+    spec: str | None = None
+
+    @property
+    def is_wasi(self) -> bool:
+        return self.label != "native"
+
+    async def start(self, devtools: str | None = None) -> MatrixClient:
+        env = dict(os.environ)
+        command = list(self.server_command)
+        if self.is_wasi:
+            await _ensure_guest_env(self.requirements)
+            # server_command is [python, -m, wasi_lsp, serve, ...options..., SPEC]
+            command[4:4] = [arg for temp in _mounted_temp() for arg in ("--dir", str(temp))]
+        else:
+            site = await asyncio.to_thread(native_site, self.requirements)
+            env["PYTHONPATH"] = python_path(site, *self.dirs)
+            if self.spec is not None:
+                command[-1] = native_target(self.spec, site)
+            env.update(self.server_env or {})
+        client = make_client(self.label, self.timeout)
+        await client.start_io(*command, env=env, cwd=self.cwd)
+        return client
+
+
+class Matrix(list):
+    """The configs :func:`matrix` built; pytest-lsp starts the one the current test was given."""
+
+    selected: MatrixConfig | None = None
+
+    async def start(self, devtools: str | None = None) -> MatrixClient:
+        if self.selected is None:
+            raise WasiLspError(
+                "a matrix() fixture was set up without a runtime picked for it",
+                fix="use it through @pytest_lsp.fixture(config=matrix(...)) with the wasi_lsp plugin enabled",
+            )
+        return await self.selected.start(devtools)
+
+
+def matrix(
+    server: str,
+    *,
+    requirements: Sequence[str] = (),
+    dirs: Sequence[str | Path] = (),
+    env: Mapping[str, str] = {},
+    native_command: Sequence[str] | None = None,
+    timeout: float = 30,
+) -> list[ClientServerConfig]:
+    """One pytest-lsp config per runtime (and WASI host) picked on the command line.
+
+    ``server`` is a ``wasi-lsp serve`` spec. ``dirs`` hold the server's code:
+    natively they go on PYTHONPATH; in WASI they are mounted at the same path
+    and put first on the guest's import path. ``requirements`` are installed
+    into the guest environment (natively, only those the running interpreter
+    lacks, into a cached ``pip --target`` directory). ``env`` reaches the
+    server itself on both sides. ``timeout`` bounds every request and exit.
+    """
+    if not _selection:
+        _select(DEFAULT_RUNTIMES, DEFAULT_HOSTS)
+    paths = tuple(Path(d).resolve() for d in dirs)
+    for path in paths:
+        if not path.is_dir():
+            raise WasiLspError(f"matrix(dirs=...): {path} is not a directory", fix="pass the directory holding the server's code")
+    configs = Matrix()
+    for runtime, host in _selection:
+        if runtime == "native":
+            command = list(native_command) if native_command else [sys.executable, "-m", "wasi_lsp_guest.serve", server]
+            configs.append(MatrixConfig(server_command=command, server_env=dict(env), label="native",
+                                        timeout=timeout, requirements=tuple(requirements), dirs=paths,
+                                        spec=None if native_command else server))
+            continue
+        command = [sys.executable, "-m", "wasi_lsp", "serve", "--host", host]
+        command += [arg for req in requirements for arg in ("--with", req)]
+        command += [arg for path in paths for arg in ("--dir", str(path))]
+        guest_env = dict(env)
+        if paths:
+            guest_env["WASI_LSP_PREPEND"] = ":".join(p.as_posix() for p in paths)
+        command += [arg for k, v in guest_env.items() for arg in ("--env", f"{k}={v}")]
+        command.append(server)
+        configs.append(MatrixConfig(server_command=command, label=f"wasi-{host}", timeout=timeout,
+                                    requirements=tuple(requirements), dirs=paths))
+    return configs
+
+
+def _mounted_temp() -> list[Path]:
+    """pytest's base temporary directory, so ``tmp_path`` workspaces are visible in the guest."""
+    if not _tmp_factory:
+        return []
+    return [Path(_tmp_factory[0].getbasetemp()).resolve()]
+
+
+async def _ensure_guest_env(requirements: tuple[str, ...]) -> None:
+    """Build the guest environment once, outside any request's timeout (a first build downloads)."""
+    key = tuple(sorted(requirements))
+    if key in _built_envs:
+        return
+    command = [sys.executable, "-m", "wasi_lsp", "env", "build", *[a for r in key for a in ("--with", r)]]
+    proc = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise WasiLspError(f"building the guest environment for {list(key)} failed:\n{err.decode()}{out.decode()}")
+    _built_envs.add(key)
+
+
+def _find_matrix(obj, depth: int = 0) -> Matrix | None:
+    """The Matrix a pytest-lsp fixture closes over (pytest-lsp keeps it in a closure cell)."""
+    if isinstance(obj, Matrix):
+        return obj
+    if depth > 4 or obj is None:
+        return None
+    candidates = [getattr(obj, "__wrapped__", None), getattr(obj, "_fixture_function", None)]
+    candidates += [cell.cell_contents for cell in (getattr(obj, "__closure__", None) or ()) if _filled(cell)]
+    for candidate in candidates:
+        found = _find_matrix(candidate, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+def _filled(cell) -> bool:
+    try:
+        cell.cell_contents
+    except ValueError:
+        return False
+    return True
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    for name in metafunc.fixturenames:
+        for fixturedef in metafunc._arg2fixturedefs.get(name, ()):
+            found = _find_matrix(fixturedef.func)
+            if found is not None:
+                metafunc.parametrize(name, list(found), indirect=True, ids=[c.label for c in found])
+                break
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    found = _find_matrix(fixturedef.func)
+    if found is None:
+        return (yield)
+    found.selected = getattr(request, "param", None)
+    try:
+        return (yield)
+    finally:
+        found.selected = None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """On failure, attach what the server wrote to stderr (in WASI, the only trace of a crash)."""
+    report = yield
+    if report.failed:
+        for value in getattr(item, "funcargs", {}).values():
+            if isinstance(value, MatrixClient) and value.stderr_lines:
+                tail = value.stderr_lines[-400:]
+                report.sections.append((f"guest stderr [{value.label}] ({call.when})", "\n".join(tail)))
+    return report

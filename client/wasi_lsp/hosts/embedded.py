@@ -6,14 +6,18 @@ WASI host, so stdio is inherited directly and the exit code is the guest's.
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import threading
 from pathlib import Path
 
 from wasi_lsp.aot import engine, load_module
-from wasi_lsp.errors import GuestLimitExceeded, WasiLspError
+from wasi_lsp.errors import GuestLimitExceeded, WasiLspError, wall_clock_exceeded
 from wasi_lsp.spec import RunSpec
+
+#: How long after the wall-clock limit a guest blocked in a host call is given.
+KILL_GRACE = 1.0
 
 
 class EmbeddedWasmtime:
@@ -70,12 +74,14 @@ def _run(spec: RunSpec, stdio: tuple[Path, Path] | None) -> int:
     instance = linker.instantiate(store, module)
     start = instance.exports(store)["_start"]
 
-    fired = threading.Event()
+    fired, done = threading.Event(), threading.Event()
     timer = None
     if spec.limits.timeout:
         def expire() -> None:
             fired.set()
             eng.increment_epoch()
+            if stdio is None:
+                _stop_if_blocked(done, spec.limits.timeout)
 
         timer = threading.Timer(spec.limits.timeout, expire)
         timer.daemon = True
@@ -87,17 +93,29 @@ def _run(spec: RunSpec, stdio: tuple[Path, Path] | None) -> int:
         return exit_.code
     except wasmtime.Trap as trap:
         if fired.is_set():
-            raise GuestLimitExceeded(
-                f"the guest ran past its wall-clock limit of {spec.limits.timeout:g} s and was stopped",
-                fix="raise --timeout (or [tool.wasi-lsp] timeout) if the work is legitimate",
-            ) from None
+            raise wall_clock_exceeded(spec.limits.timeout) from None
         raise WasiLspError(f"the guest trapped: {_first_line(trap)}") from None
     except wasmtime.WasmtimeError as error:
         raise WasiLspError(f"the guest failed: {_first_line(error)}") from None
     finally:
+        done.set()
         if timer is not None:
             timer.cancel()
         _report_memory_limit(spec, instance, store)
+
+
+def _stop_if_blocked(done: threading.Event, timeout: float) -> None:
+    """End the CLI process when the guest sits in a host call past its limit.
+
+    The epoch only interrupts wasm code: a guest waiting in a blocking read
+    (an idle language server) would outlive its limit until its input closed.
+    With inherited stdio this process is nothing but the guest's host, so it
+    reports the limit and exits like a fired limit does.
+    """
+    if done.wait(KILL_GRACE):
+        return
+    print(f"wasi-lsp: error: {wall_clock_exceeded(timeout)}", file=sys.stderr, flush=True)
+    os._exit(GuestLimitExceeded.exit_code)
 
 
 def _first_line(error: Exception) -> str:

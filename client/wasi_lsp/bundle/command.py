@@ -1,0 +1,74 @@
+"""``wasi-lsp bundle vscode [SERVER] --out DIR [--vsix]``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from wasi_lsp.errors import WasiLspError
+
+
+def add_parser(sub) -> None:
+    from wasi_lsp.cli import sandbox_options
+
+    bundle = sub.add_parser("bundle", help="ship a language server as an editor extension")
+    targets = bundle.add_subparsers(dest="bundle_target", required=True, metavar="EDITOR")
+    vscode = targets.add_parser(
+        "vscode", help="a VS Code extension (desktop and the Web) running the server on WASI Python",
+    )
+    sandbox_options(vscode)
+    vscode.add_argument("server", nargs="?", help="module, module:object, or a console script (default: [tool.wasi-lsp] server)")
+    vscode.add_argument("--out", required=True, type=Path, metavar="DIR", help="the extension folder to write")
+    vscode.add_argument("--vsix", action="store_true", help="also package it as NAME-VERSION.vsix beside DIR")
+    vscode.add_argument("--version", dest="extension_version", metavar="X.Y.Z",
+                        help="extension version (default: [project] version, else 0.1.0)")
+    bundle.set_defaults(command_module=__name__)
+
+
+def run(options) -> int:
+    from wasi_lsp.bundle import vscode
+    from wasi_lsp.commands import grants_from, project_config
+    from wasi_lsp.overlay import guest_requirements
+    from wasi_lsp.sandbox import parse_env
+    from wasi_lsp.serving import server_args
+
+    project = project_config(options)
+    server = options.server or project.get("server")
+    if not server:
+        raise WasiLspError(
+            "no server to bundle",
+            fix="name one (wasi-lsp bundle vscode my_module:server --out DIR) or set server = ... in [tool.wasi-lsp]",
+        )
+    if options.dir:
+        raise WasiLspError(
+            "--dir has no meaning in a bundle: VS Code mounts only the extension and the workspace folder",
+            fix="drop --dir; ship data the server needs inside its package",
+        )
+    grants = grants_from(options, project, guest_requirements(server))
+    manifest = vscode.manifest_from(project, server, options.extension_version or _project_version(project))
+    args = server_args(server, grants, [])
+    search = [p for p in (Path.cwd(), project.root) if p is not None]
+    built = vscode.build(
+        server=server, target_args=args, requirements=grants.requirements, runtime=grants.runtime,
+        manifest=manifest, out=options.out, search=search, extra_env=parse_env(grants.env), vsix=options.vsix,
+        log=lambda text: print(f"wasi-lsp: {text}", file=sys.stderr),
+    )
+    print(f"extension: {built.out}  ({built.files} files, {_mib(built.size)})")
+    for name, size in built.parts.items():
+        print(f"  {name:<18} {_mib(size)}")
+    if built.vsix:
+        print(f"vsix: {built.vsix}  ({_mib(built.vsix.stat().st_size)})")
+    return 0
+
+
+def _project_version(project) -> str:
+    if project.root is None:
+        return "0.1.0"
+    from wasi_lsp.config import tomllib
+
+    data = tomllib.loads((project.root / "pyproject.toml").read_text(encoding="utf-8"))
+    return str(data.get("project", {}).get("version") or "0.1.0")
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):.1f} MiB"

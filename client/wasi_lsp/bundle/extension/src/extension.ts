@@ -1,0 +1,76 @@
+/*
+ * The VS Code extension that `wasi-lsp bundle vscode` ships: it runs a pygls
+ * server on WASI Python inside VS Code (desktop and the Web) through the
+ * ms-vscode.wasm-wasi-core extension.
+ *
+ * Everything bundle-specific (arguments, environment, mounts, languages) is
+ * decided by the Python side at build time and injected as LAUNCH by esbuild,
+ * so this file never changes between servers and is tested once.
+ */
+import { ExtensionContext, Uri, window } from 'vscode';
+import { Wasm, MountPointDescriptor, ProcessOptions } from '@vscode/wasm-wasi/v1';
+import { createStdioOptions, createUriConverters, startServer } from '@vscode/wasm-wasi-lsp';
+// The browser build aliases this to vscode-languageclient/browser, whose
+// LanguageClient takes the same (id, name, serverOptions, clientOptions).
+import { LanguageClient, LanguageClientOptions, ServerOptions } from 'vscode-languageclient/node';
+
+interface Launch {
+	/** Client id and the name shown in the UI. */
+	id: string;
+	name: string;
+	/** python.wasm, relative to the extension folder. */
+	wasm: string;
+	/** argv after the program name (`python`). */
+	args: string[];
+	env: Record<string, string>;
+	/** Read-only folders of the extension (each has a `<path>.dir.json` listing). */
+	mounts: { path: string; mountPoint: string }[];
+	/** Writable in-memory scratch directories, with the empty files they must hold. */
+	scratch: { mountPoint: string; files: string[] }[];
+	languages: string[];
+}
+
+declare const LAUNCH: Launch;
+
+let client: LanguageClient | undefined;
+
+export async function activate(context: ExtensionContext): Promise<void> {
+	const wasm: Wasm = await Wasm.load();
+	const channel = window.createOutputChannel(LAUNCH.name);
+	const serverOptions: ServerOptions = async () => {
+		const mountPoints: MountPointDescriptor[] = [{ kind: 'workspaceFolder' }];
+		for (const mount of LAUNCH.mounts) {
+			mountPoints.push({ kind: 'extensionLocation', extension: context, path: mount.path, mountPoint: mount.mountPoint });
+		}
+		for (const scratch of LAUNCH.scratch) {
+			const fileSystem = await wasm.createMemoryFileSystem();
+			for (const file of scratch.files) {
+				fileSystem.createFile(file, new Uint8Array(0));
+			}
+			mountPoints.push({ kind: 'memoryFileSystem', fileSystem, mountPoint: scratch.mountPoint });
+		}
+		const options: ProcessOptions = {
+			stdio: createStdioOptions(),
+			args: LAUNCH.args,
+			env: LAUNCH.env,
+			mountPoints,
+		};
+		const module = await wasm.compile(Uri.joinPath(context.extensionUri, LAUNCH.wasm));
+		const process = await wasm.createProcess('python', module, options);
+		const decoder = new TextDecoder('utf-8');
+		process.stderr?.onData((data) => channel.append(decoder.decode(data)));
+		return startServer(process);
+	};
+	const clientOptions: LanguageClientOptions = {
+		documentSelector: LAUNCH.languages.map((language) => ({ language })),
+		outputChannel: channel,
+		uriConverters: createUriConverters(),
+	};
+	client = new LanguageClient(LAUNCH.id, LAUNCH.name, serverOptions, clientOptions);
+	await client.start();
+}
+
+export async function deactivate(): Promise<void> {
+	await client?.stop();
+	client = undefined;
+}

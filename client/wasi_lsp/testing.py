@@ -1,0 +1,221 @@
+"""The pytest-lsp client the matrix uses: every wait is bounded, guest stderr is kept.
+
+A hung server must fail its test with a message that says what was awaited
+and for how long, not hang the suite; and when a test fails, what the server
+wrote to stderr (inside WASI that is the only trace a crash leaves) belongs
+in the report. Both live here so the plugin itself stays declarative.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from pytest_lsp.client import LanguageClient, register_lsp_features
+from pytest_lsp.protocol import LanguageClientProtocol
+from pygls.protocol import default_converter
+
+from wasi_lsp import cache
+from wasi_lsp.errors import WasiLspError
+
+
+class ServerTimeout(WasiLspError):
+    """The server under test did not answer (or exit) in time."""
+
+
+class TimedProtocol(LanguageClientProtocol):
+    """Requests sent through pytest-lsp time out instead of waiting forever."""
+
+    async def send_request_async(self, method, params=None, msg_id=None):
+        client: MatrixClient = self._server  # type: ignore[assignment]
+        try:
+            return await asyncio.wait_for(super().send_request_async(method, params, msg_id), client.timeout)
+        except (asyncio.TimeoutError, TimeoutError):
+            error = ServerTimeout(
+                f"{client.label}: no reply to {method!r} within {client.timeout:g} s",
+                fix="the server is hung or busy; see 'guest stderr' in the report, or raise matrix(timeout=...)",
+            )
+            # A hung server gets no shutdown handshake (that would time out again); stop() kills it.
+            client.error = error
+            raise error from None
+
+    def wait_for_notification_async(self, method: str):
+        client: MatrixClient = self._server  # type: ignore[assignment]
+        return _bounded(super().wait_for_notification_async(method), client, f"a {method!r} notification")
+
+
+async def _bounded(awaitable, client: "MatrixClient", what: str):
+    try:
+        return await asyncio.wait_for(awaitable, client.timeout)
+    except (asyncio.TimeoutError, TimeoutError):
+        raise ServerTimeout(
+            f"{client.label}: {what} did not arrive within {client.timeout:g} s",
+            fix="see 'guest stderr' in the report, or raise matrix(timeout=...)",
+        ) from None
+
+
+class MatrixClient(LanguageClient):
+    """pytest-lsp's client with a deadline on every wait and a record of the server's stderr."""
+
+    def __init__(self, *, label: str, timeout: float, **kwargs):
+        super().__init__(protocol_cls=TimedProtocol, converter_factory=default_converter, **kwargs)
+        self.label = label
+        self.timeout = timeout
+        #: Every line the server (and, in WASI, its host) wrote to stderr, decoded.
+        self.stderr_lines: list[str] = []
+
+    async def start_io(self, cmd: str, *args, **kwargs):
+        # The base class's forwarder would only echo stderr; ours also keeps it for the report.
+        await super(LanguageClient, self).start_io(cmd, *args, **kwargs)
+        if self._server and self._server.stderr:
+            self._stderr_forwarder = asyncio.create_task(self._keep_stderr(self._server.stderr))
+
+    async def _keep_stderr(self, stream: asyncio.StreamReader) -> None:
+        while line := await stream.readline():
+            self.stderr_lines.append(line.decode("utf-8", "replace").rstrip("\n"))
+            sys.stderr.write(line.decode("utf-8", "replace"))
+
+    async def _server_exit(self):
+        """Fail pending requests with the server's last words, not just its exit code."""
+        if self._server is None:
+            return
+        server = self._server
+        await server.wait()
+        if self._stderr_forwarder:
+            await asyncio.wait([self._stderr_forwarder], timeout=1)
+        tail = "\n".join(self.stderr_lines[-15:]) or "(nothing on stderr)"
+        reason = f"{self.label}: the server exited with code {server.returncode}; its stderr ends with:\n{tail}"
+        futures = [*self.protocol._request_futures.values(), *self.protocol._notification_futures.values()]
+        for future in futures:
+            if not future.done():
+                future.set_exception(RuntimeError(reason))
+        self._stop_event.set()
+
+    @property
+    def returncode(self) -> int | None:
+        return self._server.returncode if self._server else None
+
+    async def wait_for_exit(self, timeout: float | None = None) -> int:
+        """The server's exit code, failing with :class:`ServerTimeout` if it is still running."""
+        assert self._server is not None, "the server was never started"
+        limit = self.timeout if timeout is None else timeout
+        try:
+            return await asyncio.wait_for(self._server.wait(), limit)
+        except (asyncio.TimeoutError, TimeoutError):
+            raise ServerTimeout(
+                f"{self.label}: the server was still running {limit:g} s after it was asked to exit",
+                fix="the server must exit on 'exit' and on stdin EOF; see 'guest stderr' in the report",
+            ) from None
+
+    async def shutdown_session(self) -> None:
+        """pytest-lsp's shutdown, but a server that never exits fails the test instead of hanging it."""
+        if self.error is not None or self.capabilities is None:
+            return
+        await self.shutdown_async(None)
+        self.exit(None)
+        if self._server:
+            await self.wait_for_exit()
+
+    async def stop(self):
+        """Stop without hanging: close stdin, then terminate, then kill a server that lingers."""
+        self._stop_event.set()
+        server = self._server
+        if server is not None and server.returncode is None:
+            if server.stdin and not server.stdin.is_closing():
+                server.stdin.close()
+            for action in (None, server.terminate, server.kill):
+                if action is not None:
+                    try:
+                        action()
+                    except ProcessLookupError:
+                        break
+                try:
+                    await asyncio.wait_for(server.wait(), 3)
+                    break
+                except (asyncio.TimeoutError, TimeoutError):
+                    continue
+        if self._stderr_forwarder:
+            try:
+                await asyncio.wait_for(self._stderr_forwarder, 2)
+            except (asyncio.TimeoutError, TimeoutError, asyncio.CancelledError):
+                pass
+        if self._async_tasks:
+            await asyncio.wait(self._async_tasks, timeout=3)
+
+
+def make_client(label: str, timeout: float) -> MatrixClient:
+    client = MatrixClient(label=label, timeout=timeout)
+    register_lsp_features(client)
+    return client
+
+
+def _satisfied(requirement: str) -> bool:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from packaging.requirements import Requirement
+
+    req = Requirement(requirement)
+    if req.marker is not None and not req.marker.evaluate():
+        return True
+    try:
+        return req.specifier.contains(version(req.name), prereleases=True)
+    except PackageNotFoundError:
+        return False
+
+
+def native_site(requirements: Sequence[str]) -> Path | None:
+    """A directory to put first on a native server's PYTHONPATH so it sees ``requirements``.
+
+    None when the running interpreter already satisfies them. Otherwise they
+    are installed with ``pip --target`` into a cached directory, which is how a
+    pygls 1.x server runs natively beside the pygls 2 this interpreter has.
+    """
+    missing = [r for r in requirements if not _satisfied(r)]
+    if not missing:
+        return None
+    root = cache.cache_dir("native-sites")
+    final = root / cache.digest(sys.version, sorted(requirements))
+    if final.is_dir():
+        return final
+    staging = cache.staging_dir(final)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--target", str(staging), "--disable-pip-version-check",
+         "--no-warn-script-location", "--progress-bar", "off", "--quiet", *requirements],
+        capture_output=True, text=True,
+    )
+    if proc.returncode != 0:
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
+        raise WasiLspError(
+            f"pip could not install {' '.join(requirements)} for the native run:\n{proc.stderr[-2000:]}",
+            fix="check the requirement names and versions passed to matrix(requirements=...)",
+        )
+    cache.publish_dir(staging, final)
+    return final
+
+
+def native_target(server: str, site: Path | None) -> str:
+    """The ``module[:object]`` a serve spec names natively; console scripts resolve as in WASI."""
+    if ":" in server:
+        return server
+    from importlib.metadata import distributions
+
+    path = [str(site), *sys.path] if site else sys.path
+    for dist in distributions(path=path):
+        for entry in dist.entry_points:
+            if entry.group == "console_scripts" and entry.name == server:
+                return entry.value
+    return server
+
+
+def python_path(*entries: object) -> str:
+    """Join PYTHONPATH entries, keeping what the caller's environment already had last."""
+    parts = [str(e) for e in entries if e]
+    if os.environ.get("PYTHONPATH"):
+        parts.append(os.environ["PYTHONPATH"])
+    return os.pathsep.join(parts)

@@ -1,0 +1,95 @@
+"""pytest plugin loaded inside the guest by ``wasi-lsp pytest`` (``-p wasi_lsp_guest.pytest_support``).
+
+Some tests cannot pass on WASI whatever the code under test does: they start
+a thread, a subprocess or a socket, or import ctypes. Reporting them as plain
+failures buries the real failures; passing them silently would claim support
+that is not there. So a test whose failure is *caused by* a feature WASI
+lacks (recognised by the exception, never by the test's name) is reported
+in its own category, ``wasi-impossible``: counted apart on the summary line,
+listed with its reason in a section of its own, written to JUnit as a skip
+whose message starts with ``WASI lacks``, and not counted as a failure for
+the exit code. ``--wasi-strict`` keeps them failures (still listed apart).
+
+Only the exception that ended the test is judged, with its cause chain: an
+assertion that fails after a thread was refused is still a failure.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from wasi_lsp_guest.lacks import MISSING_MODULES, lacked_feature
+
+CATEGORY = "wasi-impossible"
+
+def pytest_addoption(parser):
+    parser.getgroup("wasi-lsp").addoption(
+        "--wasi-strict", action="store_true", default=False,
+        help="report tests that fail because WASI lacks a feature as failures",
+    )
+
+
+def pytest_configure(config):
+    config.stash[_impossible_key] = []
+
+
+_impossible_key = pytest.StashKey[list]()
+
+
+def _reason(feature: str, exc: BaseException) -> str:
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return f"WASI lacks {feature}: {type(exc).__name__}: {first}".rstrip(": ")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if not report.failed or call.excinfo is None or hasattr(report, "wasxfail"):
+        return
+    feature = lacked_feature(call.excinfo.value)
+    if not feature:
+        return
+    reason = _reason(feature, call.excinfo.value)
+    report.wasi_lacks = reason
+    item.config.stash[_impossible_key].append((report.nodeid, reason))
+    if not item.config.getoption("wasi_strict"):
+        path, line, _ = item.location
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), (line or 0) + 1, reason)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    """A test module that imports e.g. ctypes at the top cannot even be collected."""
+    outcome = yield
+    report = outcome.get_result()
+    if not report.failed:
+        return
+    text = str(report.longrepr)
+    feature = next((f for m, f in MISSING_MODULES.items() if f"No module named '{m}'" in text), None)
+    if feature is None and "can't start new thread" in text:
+        feature = "threads"
+    if feature is None:
+        return
+    reason = f"WASI lacks {feature}: the module cannot be imported"
+    collector.config.stash[_impossible_key].append((report.nodeid, reason))
+    if not collector.config.getoption("wasi_strict"):
+        report.outcome = "skipped"
+        report.longrepr = (str(getattr(collector, "path", report.nodeid)), 0, reason)
+
+
+def pytest_report_teststatus(report, config):
+    if getattr(report, "wasi_lacks", None) and report.skipped:
+        return CATEGORY, "w", ("WASI-IMPOSSIBLE", {"yellow": True})
+    return None
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    impossible = config.stash.get(_impossible_key, [])
+    if not impossible:
+        return
+    verdict = "counted as failures (--wasi-strict)" if config.getoption("wasi_strict") else "not run to completion, not passed"
+    terminalreporter.write_sep("=", f"{len(impossible)} test(s) WASI cannot run: {verdict}", yellow=True)
+    for nodeid, reason in impossible:
+        terminalreporter.write_line(f"WASI-IMPOSSIBLE {nodeid} - {reason}")

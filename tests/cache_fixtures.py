@@ -1,0 +1,41 @@
+"""A private wasi-lsp cache per test, seeded with the compiled runtime.
+
+Tests that corrupt or inspect the cache must not touch the user's one, and
+compiling the 26 MB runtime again for each of them would take minutes; the
+compiled artifact is copied in instead (its name does not depend on the path).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import wasi_lsp
+
+
+@pytest.fixture(scope="session")
+def compiled_aot() -> Path:
+    """The shared cache's AOT directory, compiled if it was not yet."""
+    from wasi_lsp import cache
+
+    wasi_lsp("runtime", "compile", check=True)
+    return cache.cache_root() / "aot"
+
+
+@pytest.fixture
+def fresh_cache(tmp_path, compiled_aot, monkeypatch) -> Path:
+    """An empty ``WASI_LSP_CACHE_DIR`` (set for ``wasi_lsp()`` calls) holding only the compiled runtime."""
+    root = tmp_path / "cache"
+    shutil.copytree(compiled_aot, root / "aot", ignore=shutil.ignore_patterns(".*"))
+    monkeypatch.setenv("WASI_LSP_CACHE_DIR", str(root))
+    return root
+
+
+def flip_byte(path: Path, offset: int | None = None) -> None:
+    """Corrupt one byte in place (the middle one unless told)."""
+    data = bytearray(path.read_bytes())
+    offset = len(data) // 2 if offset is None else offset
+    data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))

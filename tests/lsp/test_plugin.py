@@ -1,0 +1,95 @@
+"""The plugin itself: option parsing, test ids, guest env, timeouts, and stderr in reports."""
+
+import textwrap
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from lsp_helpers import PYGLS2, SERVERS, initialize
+from wasi_lsp.pytest_plugin import matrix
+
+pytest_plugins = ["pytester"]
+
+GUEST_ENV = {"CORPUS_GREETING": "héllo wörld", "CORPUS_EMPTY": ""}
+
+
+@pytest_lsp.fixture(config=matrix("handlers_server:server", requirements=PYGLS2, dirs=[SERVERS], env=GUEST_ENV))
+async def client(lsp_client: LanguageClient):
+    await initialize(lsp_client)
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_env_reaches_the_server_itself(client: LanguageClient, monkeypatch):
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="corpus.env", arguments=[*GUEST_ENV, "CORPUS_UNSET"]))
+    assert result == {**GUEST_ENV, "CORPUS_UNSET": None}
+
+
+def inner_test(pytester: pytest.Pytester, body: str) -> None:
+    pytester.makepyfile(test_inner=textwrap.dedent(f"""
+        import pytest_lsp
+        from lsprotocol import types
+        from pytest_lsp import LanguageClient, client_capabilities
+        from wasi_lsp.pytest_plugin import matrix
+
+        SERVERS = {str(SERVERS)!r}
+        PYGLS2 = {PYGLS2!r}
+    """) + textwrap.dedent(body))
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    # A subprocess: the plugin keeps the session's selection in module state.
+    return pytester.runpytest_subprocess("-o", "asyncio_mode=auto", "-p", "no:cacheprovider", *args, timeout=240)
+
+
+@pytest.mark.parametrize("option, value", [("--lsp-runtime", "native,jvm"), ("--wasi-host", "wasmtime,bogus"), ("--lsp-runtime", ",")])
+def test_bad_option_is_one_clear_usage_error(pytester, option, value):
+    inner_test(pytester, "def test_nothing():\n    pass\n")
+    result = run(pytester, option, value)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*{option} '{value}': expected a comma-separated list of *"])
+
+
+def test_ids_follow_the_selection(pytester):
+    inner_test(pytester, """
+        @pytest_lsp.fixture(config=matrix("handlers_server:server", requirements=PYGLS2, dirs=[SERVERS]))
+        async def client(lsp_client: LanguageClient):
+            yield
+
+        async def test_one(client):
+            pass
+    """)
+    result = run(pytester, "--collect-only", "-q", "--lsp-runtime", "native,wasi", "--wasi-host", "wasmtime,wasmtime-cli,node")
+    result.stdout.fnmatch_lines(["test_inner.py::test_one[[]native[]]", "test_inner.py::test_one[[]wasi-wasmtime[]]",
+                                 "test_inner.py::test_one[[]wasi-wasmtime-cli[]]", "test_inner.py::test_one[[]wasi-node[]]"])
+    result = run(pytester, "--collect-only", "-q", "--lsp-runtime", "wasi")
+    result.stdout.fnmatch_lines(["test_inner.py::test_one[[]wasi-wasmtime[]]", "1 test collected*"])
+
+
+HUNG = """
+    @pytest_lsp.fixture(config=matrix("handlers_server:server", requirements=PYGLS2, dirs=[SERVERS], timeout=3))
+    async def client(lsp_client: LanguageClient):
+        await lsp_client.initialize_session(types.InitializeParams(capabilities=client_capabilities("neovim")))
+        yield
+        await lsp_client.shutdown_session()
+
+    async def test_hung_request(client):
+        await client.workspace_execute_command_async(types.ExecuteCommandParams(command="corpus.stderr", arguments=["last words before the hang"]))
+        await client.workspace_execute_command_async(types.ExecuteCommandParams(command="corpus.hang"))
+"""
+
+
+def test_hung_server_fails_fast_with_its_stderr_in_the_report(pytester, request):
+    runtime = request.config.getoption("lsp_runtime").split(",")[0]
+    inner_test(pytester, HUNG)
+    result = run(pytester, "--lsp-runtime", runtime, "--wasi-host", request.config.getoption("wasi_host").split(",")[0])
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*ServerTimeout: *: no reply to 'workspace/executeCommand' within 3 s*",
+        "*guest stderr [[]*[]] (call)*",
+        "last words before the hang",
+    ])
+    assert result.duration < 60
