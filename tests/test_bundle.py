@@ -12,6 +12,7 @@ Node and npm are required: without them these tests fail, they do not skip.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -20,6 +21,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, client_capabilities
 
@@ -350,3 +352,98 @@ def test_missing_node_names_the_fix(tmp_path, node_modules):
     proc = wasi_lsp("bundle", "vscode", "--out", str(tmp_path / "ext"), cwd=project, env={"PATH": str(empty)})
     assert proc.returncode == 2
     assert "`node` is not on PATH" in proc.stderr and "fix: install Node.js" in proc.stderr
+
+
+# ---- rstls, the first bundled server: an end-to-end subset against the bundle as built -----------
+
+SAMPLE = Path(__file__).resolve().parent / "sample-docs"
+#: Sphinx loads inside `initialized`; under a pure-JavaScript WASI on a shared machine that is slow.
+RSTLS_TIMEOUT = 300
+
+
+@pytest.fixture(scope="module")
+def rstls_bundle(tmp_path_factory, node_modules) -> Path:
+    base = tmp_path_factory.mktemp("rstls")
+    proc = wasi_lsp("bundle", "vscode", "rstls", "--out", str(base / "ext"), "--vsix",
+                    cwd=Path(__file__).resolve().parent.parent, timeout=1800)
+    assert proc.returncode == 0, proc.stderr
+    assert "vsix:" in proc.stdout
+    return base
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def rstls(rstls_bundle, node_modules, tmp_path_factory):
+    import shutil
+
+    workspace = tmp_path_factory.mktemp("rstls-ws") / "docs"
+    shutil.copytree(SAMPLE, workspace, ignore=shutil.ignore_patterns("__pycache__"))
+    config = ClientServerConfig(
+        server_command=["node", str(STANDIN), str(rstls_bundle / "ext"), str(workspace)],
+        server_env={**os.environ, "WASI_LSP_NODE_MODULES": str(node_modules)},
+    )
+    client = await config.start()
+    await asyncio.wait_for(client.initialize_session(types.InitializeParams(
+        capabilities=client_capabilities("visual-studio-code"),
+        root_uri="file:///workspace",
+        workspace_folders=[types.WorkspaceFolder(uri="file:///workspace", name="docs")],
+    )), RSTLS_TIMEOUT)
+    for name in ("index.rst", "errors.rst"):
+        uri = f"file:///workspace/{name}"
+        client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(
+            uri=uri, language_id="restructuredtext", version=1, text=(workspace / name).read_text())))
+        await _published(client, uri)
+    yield client
+    await asyncio.wait_for(client.shutdown_session(), RSTLS_TIMEOUT)
+
+
+async def _published(client, uri: str) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + RSTLS_TIMEOUT
+    while uri not in client.diagnostics:
+        assert loop.time() < deadline, f"no diagnostics for {uri} within {RSTLS_TIMEOUT}s"
+        await asyncio.sleep(0.05)
+
+
+def test_rstls_manifest(rstls_bundle):
+    manifest = json.loads((rstls_bundle / "ext" / "package.json").read_text())
+    assert (manifest["publisher"], manifest["name"]) == ("wasi-lsp", "rstls")
+    assert manifest["activationEvents"] == ["onLanguage:restructuredtext"]
+    assert manifest["contributes"]["languages"][0]["extensions"] == [".rst"]
+    assert (rstls_bundle / f"rstls-{manifest['version']}.vsix").is_file()
+    guest = rstls_bundle / "ext" / "wasm" / "guest"
+    assert (guest / "rstls" / "server.py").is_file()
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_rstls_diagnostics(rstls):
+    got = sorted((d.range.start.line, d.range.start.character, d.range.end.character, d.message)
+                 for d in rstls.diagnostics["file:///workspace/errors.rst"])
+    assert got == [
+        (3, 3, 19, 'Unknown directive type "unknowndirective".'),
+        (5, 13, 26, 'Unknown interpreted text role "unknownrole".'),
+        (8, 0, 5, "Title underline too short."),
+        (14, 4, 7, 'Duplicate explicit target name: "dup".'),
+        (18, 8, 17, 'Undefined substitution referenced: "missing".'),
+        (18, 37, 44, 'Unknown target name: "nowhere".'),
+        (22, 4, 32, "Unexpected indentation."),
+        (24, 14, 21, "undefined label: 'nolabel' [ref.ref]"),
+    ]
+    assert list(rstls.diagnostics["file:///workspace/index.rst"]) == []
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_rstls_completion(rstls):
+    result = await rstls.text_document_completion_async(types.CompletionParams(
+        text_document=types.TextDocumentIdentifier(uri="file:///workspace/errors.rst"), position=types.Position(3, 3)))
+    assert {"note", "image", "toctree", "literalinclude", "py:function", "mynote"} <= {i.label for i in result.items}
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_rstls_document_symbols(rstls):
+    result = await rstls.text_document_document_symbol_async(types.DocumentSymbolParams(
+        text_document=types.TextDocumentIdentifier(uri="file:///workspace/index.rst")))
+
+    def tree(symbols):
+        return [(s.name, s.range.start.line, tree(s.children or [])) for s in symbols]
+
+    assert tree(result) == [("Welcome to Sample Docs", 2, [("Overview", 14, [("Details", 24, [])])])]

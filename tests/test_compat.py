@@ -227,3 +227,17 @@ def test_shims_on_every_host(host, code, expected):
         pytest.skip(proc.stderr.strip())
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == expected
+
+
+def test_installing_twice_changes_nothing():
+    out = guest("""
+        import os
+        from wasi_lsp_guest import compat
+        from wasi_lsp_guest.compat import os_shims
+        chdir, open_ = os.chdir, open
+        compat.install(); os_shims.install()
+        print(os.chdir is chdir, open is open_)
+        os.chdir("/"); os.chdir("/tmp")
+        print(os.getcwd(), open(os.devnull).read() == "")
+    """)
+    assert out.splitlines() == ["True True", "/tmp True"]

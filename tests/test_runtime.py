@@ -240,3 +240,17 @@ def test_release_layout_version_comes_from_the_lib_dir(tmp_path, fresh_cache, pi
     info = _info("--runtime", str(tmp_path / "python.wasm"))
     assert info["python"] == "3.11"
     assert info["stdlib"] == str(tmp_path / "lib" / "python3.11")
+
+
+def test_warm_start_hashes_nothing(fresh_cache, monkeypatch):
+    # The runtime (26 MB) and its artifact (27 MB) are hashed once; later starts
+    # trust their recorded stat stamps (see test_runtime_changed_after_verification...).
+    from wasi_lsp import cache, cli
+
+    assert cli.main(["run", "--no-project", "--", "-c", "pass"]) == 0
+
+    def no_hashing(path):
+        raise AssertionError(f"a warm start hashed {path}")
+
+    monkeypatch.setattr(cache, "file_sha256", no_hashing)
+    assert cli.main(["run", "--no-project", "--", "-c", "pass"]) == 0

@@ -79,15 +79,28 @@ def staging_dir(final: Path) -> Path:
     return Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".partial"))
 
 
-def publish_dir(staging: Path, final: Path) -> None:
-    """Move a finished staging directory into place; a concurrent winner is kept."""
-    try:
-        os.rename(staging, final)
-    except OSError:
-        if final.is_dir():
-            shutil.rmtree(staging, ignore_errors=True)
-        else:
-            raise
+def publish_dir(staging: Path, final: Path, marker: str | None = None) -> None:
+    """Move a finished staging directory into place; a concurrent winner is kept.
+
+    With ``marker`` (a file every finished directory has), a ``final`` that
+    lacks it is not finished: it is moved aside to be swept, and replaced.
+    """
+    for _ in range(3):
+        try:
+            os.rename(staging, final)
+            return
+        except OSError:
+            if not final.is_dir():
+                raise
+            if marker is None or (final / marker).is_file():
+                shutil.rmtree(staging, ignore_errors=True)
+                return
+            aside = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".partial"))
+            try:
+                os.rename(final, aside / final.name)
+            except FileNotFoundError:
+                pass  # someone else moved it first
+    raise OSError(f"cannot publish {staging} as {final}")
 
 
 def sweep_partials(directory: Path, older_than: float = 3600.0) -> None:

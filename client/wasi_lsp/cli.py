@@ -67,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
         p = runtime_sub.add_parser(name, help=text)
         p.add_argument("--runtime")
         p.add_argument("--runtime-sha256")
+    for name, module, text in (("build", "wasi_lsp.runtime_build", "build CPython for WASI from Debian's sources"),
+                               ("snapshot", "wasi_lsp.snapshot", "pre-initialize a built runtime (Wizer)")):
+        p = runtime_sub.add_parser(name, help=text)
+        _import(module).add_arguments(p)
+        p.set_defaults(command_module=module)
     for module in COMMAND_MODULES:
         _import(module).add_parser(sub)
     return parser

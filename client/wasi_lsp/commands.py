@@ -68,12 +68,16 @@ def grants_from(options, project: config_mod.ProjectConfig, extra_requirements: 
                   env=env + options.env, limits=limits)
 
 
-def _launch(options, grants: Grants, args: list[str], project) -> int:
+def _launch(options, grants: Grants, args: list[str], project, *, snapshot: bool = False) -> int:
     from wasi_lsp import sandbox
     from wasi_lsp.hosts import get_host
 
     host = get_host(options.host or project.get("host"))
     spec, _env = sandbox.build(grants, args)
+    if snapshot:  # a pre-initialized runtime made by `wasi-lsp runtime snapshot`, when one matches
+        from wasi_lsp import snapshot as snapshots
+
+        spec = snapshots.matching(spec)
     if options.print_capabilities:
         print(sandbox.describe(spec, host.name))
         return 0
@@ -100,7 +104,7 @@ def cmd_serve(options) -> int:
     from wasi_lsp.overlay import guest_requirements
 
     grants = grants_from(options, project, guest_requirements(server))
-    return _launch(options, grants, server_args(server, grants, extra), project)
+    return _launch(options, grants, server_args(server, grants, extra), project, snapshot=True)
 
 
 def cmd_env(options) -> int:

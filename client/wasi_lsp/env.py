@@ -18,7 +18,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +72,8 @@ def ensure_env(requirements: list[str], runtime: Runtime, *, quiet: bool = False
     if (final / "wasi-lsp-env.json").is_file():
         return GuestEnv(final, reqs)
     cache.sweep_partials(envs)
+    if reqs and not quiet:
+        print(f"wasi-lsp: building the guest environment for {' '.join(reqs)}...", file=sys.stderr, flush=True)
     staging = cache.staging_dir(final)
     try:
         notes = _install(list(reqs), runtime, staging, quiet=quiet)
@@ -88,7 +89,7 @@ def ensure_env(requirements: list[str], runtime: Runtime, *, quiet: bool = False
                 "notes": notes,
             },
         )
-        cache.publish_dir(staging, final)
+        cache.publish_dir(staging, final, marker="wasi-lsp-env.json")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -123,6 +124,15 @@ def _missing_pure(stderr: str) -> list[str]:
 
 
 def _install(requirements: list[str], runtime: Runtime, staging: Path, *, quiet: bool) -> list[str]:
+    """pip-install pure wheels into ``staging``, building pure wheels for what has none.
+
+    A distribution pip cannot find as a pure wheel is looked up by a native,
+    metadata-only resolution: if nothing resolves even natively, the
+    requirement itself is wrong and pip's own error is shown; otherwise the
+    exact version is rebuilt from its sdist without a C compiler.
+    """
+    import subprocess
+
     site = staging / "lib" / "python"
     site.mkdir(parents=True)
     notes: list[str] = []
@@ -136,19 +146,21 @@ def _install(requirements: list[str], runtime: Runtime, staging: Path, *, quiet:
         proc = subprocess.run(args, capture_output=True, text=True)
         if proc.returncode == 0:
             break
-        missing = [name for name in _missing_pure(proc.stderr + proc.stdout) if name not in built]
+        missing = [name for name in map(_canon, _missing_pure(proc.stderr)) if name not in built]
         if not missing:
-            detail = "\n".join(l for l in proc.stderr.splitlines() if l.startswith("ERROR"))
-            raise WasiLspError(
-                f"pip could not install {' '.join(requirements)} as pure wheels for Python {runtime.tag}:\n{detail or proc.stderr[-2000:]}",
-                fix="check the requirement names and versions",
-            )
+            raise _pip_error(requirements, runtime, proc.stderr)
+        report, native_stderr = _native_resolution(requirements)
+        if report is None:
+            raise _pip_error(requirements, runtime, native_stderr)
         for name in missing:
-            _build_pure_wheel(name, requirements, wheelhouse)
+            if name not in report["versions"]:
+                raise _pip_error(requirements, runtime, proc.stderr)
+            chain = _chain(report["graph"], name, requirements) or [name]
+            if not quiet:
+                print(f"wasi-lsp: {name} has no pure wheel; building one from its sdist...", file=sys.stderr)
+            _build_pure_wheel(name, report["versions"][name], chain, wheelhouse)
             built.add(name)
             notes.append(f"{name}: no pure wheel on the index; built one from its sdist (its C accelerator is optional)")
-            if not quiet:
-                print(f"wasi-lsp: {notes[-1]}", file=sys.stderr)
         shutil.rmtree(site)
         site.mkdir()
     # pip --target puts scripts in <site>/bin; move them where RECORD says they are.
@@ -160,34 +172,46 @@ def _install(requirements: list[str], runtime: Runtime, staging: Path, *, quiet:
     return notes
 
 
-def _build_pure_wheel(name: str, requirements: list[str], wheelhouse: Path) -> None:
-    """Build ``name`` from its sdist with every C compiler made to fail.
+def _pip_error(requirements: list[str], runtime: Runtime, stderr: str) -> WasiLspError:
+    """pip's own reason, without its noise (tracebacks, lists of ignored versions)."""
+    lines = [l for l in stderr.splitlines() if l.startswith("ERROR") and "Ignored the following" not in l]
+    detail = "\n".join(lines) or stderr.strip()[-1500:]
+    return WasiLspError(
+        f"pip could not install {' '.join(requirements)} for the guest (pure wheels, Python {runtime.tag}):\n{detail}",
+        fix="check the requirement names and versions",
+    )
 
-    Packages whose C accelerator is optional (MarkupSafe, coverage, ...) fall
+
+def _build_pure_wheel(name: str, version: str, chain: list[str], wheelhouse: Path) -> None:
+    """Build ``name==version`` from its sdist with every C compiler made to fail.
+
+    Packages whose C accelerator is optional (MarkupSafe, PyYAML, ...) fall
     back to pure Python and produce a ``py3-none-any`` wheel; anything else
     fails here, and the error says which requirement pulled the package in.
     """
+    import subprocess
+
     out = Path(cache.staging_dir(wheelhouse / f"build-{name}"))
     try:
         env = dict(os.environ, CC="false", CXX="false", LDSHARED="false")
         proc = subprocess.run(
             [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-binary", name,
-             "--disable-pip-version-check", "-w", str(out), name],
+             "--disable-pip-version-check", "-w", str(out), f"{name}=={version}"],
             capture_output=True, text=True, env=env,
         )
         wheels = list(out.glob("*.whl"))
         pure = [w for w in wheels if w.name.endswith("-none-any.whl")]
         if proc.returncode != 0 or not pure:
-            chain = " -> ".join(requirement_chain(name, requirements)) or name
-            why = (
-                "its sdist needs a C compiler (the extension is not optional)"
-                if proc.returncode != 0 or wheels
-                else "it publishes no pure wheel and no sdist"
-            )
+            if proc.returncode == 0:
+                why = "building its sdist gave only a platform-specific wheel (its C extension is not optional)"
+            elif "No matching distribution" in proc.stderr:
+                why = "it publishes neither a pure wheel nor an sdist"
+            else:
+                why = "its sdist needs a C compiler to build (its C extension is not optional)"
+            via = f"required by: {' -> '.join(chain)}" if len(chain) > 1 else "requested directly"
             raise WasiLspError(
-                f"{name} has no pure-Python wheel, so it cannot run in WASI: {why}. "
-                f"Required by: {chain}",
-                fix=f"drop the requirement that pulls in {name}, or use a version of it that ships a py3-none-any wheel",
+                f"{name} {version} has no pure-Python wheel, so it cannot run in WASI: {why}; {via}",
+                fix=f"drop the requirement that pulls in {name}, or pin a version of it that ships a py3-none-any wheel",
             )
         for wheel in pure:
             os.replace(wheel, wheelhouse / wheel.name)
@@ -195,24 +219,28 @@ def _build_pure_wheel(name: str, requirements: list[str], wheelhouse: Path) -> N
         shutil.rmtree(out, ignore_errors=True)
 
 
-def requirement_chain(target: str, requirements: list[str]) -> list[str]:
-    """The path of requirements from a top-level one down to ``target``.
+def _native_resolution(requirements: list[str]) -> tuple[dict | None, str]:
+    """pip's metadata-only resolution for this machine: versions and the dependency graph.
 
-    pip names only the direct parent of a missing distribution, so resolve the
-    graph natively (metadata only, nothing is built or installed) and search it.
+    ``(None, stderr)`` when even that fails, i.e. the requirements cannot be met at all.
     """
+    import subprocess
+
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
          "--disable-pip-version-check", "--report", "-", *requirements],
         capture_output=True, text=True,
     )
     try:
-        report = json.loads(proc.stdout)
+        report = json.loads(proc.stdout) if proc.returncode == 0 else None
     except ValueError:
-        return []
-    from packaging.requirements import Requirement
+        report = None
+    if report is None:
+        return None, proc.stderr
+    Requirement = _requirement_class()
 
     graph: dict[str, list[str]] = {}
+    versions: dict[str, str] = {}
     for item in report.get("install", []):
         meta = item["metadata"]
         deps = []
@@ -221,10 +249,32 @@ def requirement_chain(target: str, requirements: list[str]) -> list[str]:
             if req.marker is None or req.marker.evaluate({"extra": ""}):
                 deps.append(_canon(req.name))
         graph[_canon(meta["name"])] = deps
-    goal = _canon(target)
-    roots = [_canon(Requirement(r).name) for r in requirements]
+        versions[_canon(meta["name"])] = meta["version"]
+    return {"graph": graph, "versions": versions}, proc.stderr
+
+
+def requirement_chain(target: str, requirements: list[str]) -> list[str]:
+    """The path of requirements from a top-level one down to ``target``.
+
+    pip names only the direct parent of a missing distribution, so resolve the
+    graph natively (metadata only, nothing is built or installed) and search it.
+    """
+    report, _ = _native_resolution(requirements)
+    return _chain(report["graph"], target, requirements) if report else []
+
+
+def _chain(graph: dict[str, list[str]], target: str, requirements: list[str]) -> list[str]:
     from collections import deque
 
+    Requirement = _requirement_class()
+
+    goal = _canon(target)
+    roots = []
+    for text in requirements:
+        try:
+            roots.append(_canon(Requirement(text).name))
+        except ValueError:  # a path or URL: pip names it only after building it
+            continue
     queue = deque([[r] for r in roots])
     seen = set(roots)
     while queue:
@@ -236,6 +286,15 @@ def requirement_chain(target: str, requirements: list[str]) -> list[str]:
                 seen.add(dep)
                 queue.append(path + [dep])
     return []
+
+
+def _requirement_class():
+    """``packaging``'s Requirement; pip's vendored copy when ``packaging`` is not installed."""
+    try:
+        from packaging.requirements import Requirement
+    except ImportError:
+        from pip._vendor.packaging.requirements import Requirement
+    return Requirement
 
 
 def _canon(name: str) -> str:

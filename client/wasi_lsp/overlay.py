@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 from wasi_lsp import cache
+from wasi_lsp.errors import WasiLspError
 from wasi_lsp.runtime import Runtime
 
 GUEST_OVERLAY = "/wasi-lsp/guest"
@@ -23,7 +24,10 @@ GUEST_PACKAGES = ("wasi_lsp_guest", "rstls")
 def _package_dir(name: str) -> Path:
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(f"guest package {name} is not importable on the host; is wasi-lsp installed?")
+        raise WasiLspError(
+            f"the guest package {name} is not importable on the host, so it cannot be mounted into the guest",
+            fix="reinstall wasi-lsp (pip install --force-reinstall wasi-lsp)",
+        )
     return Path(list(spec.submodule_search_locations)[0])
 
 
@@ -62,7 +66,7 @@ def ensure_overlay(runtime: Runtime) -> Path:
         from wasi_lsp.env import _compile_bytecode
 
         _compile_bytecode(runtime, staging, guest_dir=GUEST_OVERLAY)
-        cache.publish_dir(staging, final)
+        cache.publish_dir(staging, final, marker="sitecustomize.py")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -30,6 +30,7 @@ from pytest_lsp import ClientServerConfig
 
 from wasi_lsp.errors import WasiLspError
 from wasi_lsp.hosts import HOSTS
+from wasi_lsp.overlay import guest_requirements
 from wasi_lsp.testing import MatrixClient, make_client, native_site, native_target, python_path
 
 RUNTIMES = ("native", "wasi")
@@ -40,8 +41,8 @@ DEFAULT_HOSTS = "wasmtime"
 _selection: list[tuple[str, str | None]] = []
 #: Guest environments already built this session (keyed by requirements).
 _built_envs: set[tuple[str, ...]] = set()
-#: pytest's TempPathFactory, once configured.
-_tmp_factory: list = []
+#: The session's pytest config (its tmp_path factory is set up by another plugin, later).
+_config: list[pytest.Config] = []
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -77,12 +78,10 @@ def pytest_load_initial_conftests(early_config, parser, args) -> None:
     _select(getattr(ns, "lsp_runtime", DEFAULT_RUNTIMES), getattr(ns, "wasi_host", DEFAULT_HOSTS))
 
 
+@pytest.hookimpl(trylast=True)  # after pytest's tmpdir plugin has set config._tmp_path_factory
 def pytest_configure(config: pytest.Config) -> None:
     _select(config.getoption("lsp_runtime"), config.getoption("wasi_host"))
-    _tmp_factory.clear()
-    factory = getattr(config, "_tmp_path_factory", None)
-    if factory is not None:
-        _tmp_factory.append(factory)
+    _config[:] = [config]
 
 
 @attrs.define
@@ -91,11 +90,12 @@ class MatrixConfig(ClientServerConfig):
 
     label: str = "native"
     timeout: float = 30.0
+    #: The ``wasi-lsp serve`` spec this cell serves.
+    spec: str = ""
     requirements: tuple[str, ...] = ()
     dirs: tuple[Path, ...] = ()
-    cwd: Path | None = None
-    #: The serve spec, when the native command is ours (its last argument) rather than the user's.
-    spec: str | None = None
+    #: Natively, whether server_command is ours (ending in the spec) rather than the user's native_command.
+    own_command: bool = True
 
     @property
     def is_wasi(self) -> bool:
@@ -105,17 +105,19 @@ class MatrixConfig(ClientServerConfig):
         env = dict(os.environ)
         command = list(self.server_command)
         if self.is_wasi:
-            await _ensure_guest_env(self.requirements)
+            await _ensure_guest_env(self.requirements + tuple(guest_requirements(self.spec)))
             # server_command is [python, -m, wasi_lsp, serve, ...options..., SPEC]
             command[4:4] = [arg for temp in _mounted_temp() for arg in ("--dir", str(temp))]
         else:
             site = await asyncio.to_thread(native_site, self.requirements)
             env["PYTHONPATH"] = python_path(site, *self.dirs)
-            if self.spec is not None:
+            if self.own_command:
                 command[-1] = native_target(self.spec, site)
             env.update(self.server_env or {})
+        if devtools is not None:
+            command = self._get_devtools_command(devtools) + command
         client = make_client(self.label, self.timeout)
-        await client.start_io(*command, env=env, cwd=self.cwd)
+        await client.start_io(*command, env=env)
         return client
 
 
@@ -161,9 +163,9 @@ def matrix(
     for runtime, host in _selection:
         if runtime == "native":
             command = list(native_command) if native_command else [sys.executable, "-m", "wasi_lsp_guest.serve", server]
-            configs.append(MatrixConfig(server_command=command, server_env=dict(env), label="native",
-                                        timeout=timeout, requirements=tuple(requirements), dirs=paths,
-                                        spec=None if native_command else server))
+            configs.append(MatrixConfig(server_command=command, server_env=dict(env), label="native", timeout=timeout,
+                                        spec=server, requirements=tuple(requirements), dirs=paths,
+                                        own_command=native_command is None))
             continue
         command = [sys.executable, "-m", "wasi_lsp", "serve", "--host", host]
         command += [arg for req in requirements for arg in ("--with", req)]
@@ -174,15 +176,14 @@ def matrix(
         command += [arg for k, v in guest_env.items() for arg in ("--env", f"{k}={v}")]
         command.append(server)
         configs.append(MatrixConfig(server_command=command, label=f"wasi-{host}", timeout=timeout,
-                                    requirements=tuple(requirements), dirs=paths))
+                                    spec=server, requirements=tuple(requirements), dirs=paths))
     return configs
 
 
 def _mounted_temp() -> list[Path]:
     """pytest's base temporary directory, so ``tmp_path`` workspaces are visible in the guest."""
-    if not _tmp_factory:
-        return []
-    return [Path(_tmp_factory[0].getbasetemp()).resolve()]
+    factory = getattr(_config[0], "_tmp_path_factory", None) if _config else None
+    return [Path(factory.getbasetemp()).resolve()] if factory is not None else []
 
 
 async def _ensure_guest_env(requirements: tuple[str, ...]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -27,35 +28,37 @@ class ServerTimeout(WasiLspError):
     """The server under test did not answer (or exit) in time."""
 
 
+async def deadline(awaitable, seconds: float, message: str, fix: str):
+    """``awaitable``'s result, or a :class:`ServerTimeout` that says what never came."""
+    try:
+        return await asyncio.wait_for(awaitable, seconds)
+    except (asyncio.TimeoutError, TimeoutError):
+        raise ServerTimeout(message, fix=fix) from None
+
+
 class TimedProtocol(LanguageClientProtocol):
-    """Requests sent through pytest-lsp time out instead of waiting forever."""
+    """Requests and awaited notifications time out instead of waiting forever."""
 
     async def send_request_async(self, method, params=None, msg_id=None):
         client: MatrixClient = self._server  # type: ignore[assignment]
         try:
-            return await asyncio.wait_for(super().send_request_async(method, params, msg_id), client.timeout)
-        except (asyncio.TimeoutError, TimeoutError):
-            error = ServerTimeout(
+            return await deadline(
+                super().send_request_async(method, params, msg_id), client.timeout,
                 f"{client.label}: no reply to {method!r} within {client.timeout:g} s",
-                fix="the server is hung or busy; see 'guest stderr' in the report, or raise matrix(timeout=...)",
+                "the server is hung or busy; see 'guest stderr' in the report, or raise matrix(timeout=...)",
             )
+        except ServerTimeout as error:
             # A hung server gets no shutdown handshake (that would time out again); stop() kills it.
             client.error = error
-            raise error from None
+            raise
 
     def wait_for_notification_async(self, method: str):
         client: MatrixClient = self._server  # type: ignore[assignment]
-        return _bounded(super().wait_for_notification_async(method), client, f"a {method!r} notification")
-
-
-async def _bounded(awaitable, client: "MatrixClient", what: str):
-    try:
-        return await asyncio.wait_for(awaitable, client.timeout)
-    except (asyncio.TimeoutError, TimeoutError):
-        raise ServerTimeout(
-            f"{client.label}: {what} did not arrive within {client.timeout:g} s",
-            fix="see 'guest stderr' in the report, or raise matrix(timeout=...)",
-        ) from None
+        return deadline(
+            super().wait_for_notification_async(method), client.timeout,
+            f"{client.label}: no {method!r} notification arrived within {client.timeout:g} s",
+            "see 'guest stderr' in the report, or raise matrix(timeout=...)",
+        )
 
 
 class MatrixClient(LanguageClient):
@@ -69,6 +72,8 @@ class MatrixClient(LanguageClient):
         self.stderr_lines: list[str] = []
 
     async def start_io(self, cmd: str, *args, **kwargs):
+        # A session of its own, so stop() can reach the host's children too.
+        kwargs.setdefault("start_new_session", os.name == "posix")
         # The base class's forwarder would only echo stderr; ours also keeps it for the report.
         await super(LanguageClient, self).start_io(cmd, *args, **kwargs)
         if self._server and self._server.stderr:
@@ -103,18 +108,21 @@ class MatrixClient(LanguageClient):
         """The server's exit code, failing with :class:`ServerTimeout` if it is still running."""
         assert self._server is not None, "the server was never started"
         limit = self.timeout if timeout is None else timeout
-        try:
-            return await asyncio.wait_for(self._server.wait(), limit)
-        except (asyncio.TimeoutError, TimeoutError):
-            raise ServerTimeout(
-                f"{self.label}: the server was still running {limit:g} s after it was asked to exit",
-                fix="the server must exit on 'exit' and on stdin EOF; see 'guest stderr' in the report",
-            ) from None
+        return await deadline(
+            self._server.wait(), limit,
+            f"{self.label}: the server was still running {limit:g} s after it was asked to exit",
+            "the server must exit on 'exit' and on stdin EOF; see 'guest stderr' in the report",
+        )
 
     async def shutdown_session(self) -> None:
         """pytest-lsp's shutdown, but a server that never exits fails the test instead of hanging it."""
         if self.error is not None or self.capabilities is None:
             return
+        if self.stopped and self.returncode is not None:
+            tail = "\n".join(self.stderr_lines[-15:]) or "(nothing on stderr)"
+            raise RuntimeError(
+                f"{self.label}: the server exited (code {self.returncode}) before shutdown; its stderr ends with:\n{tail}"
+            )
         await self.shutdown_async(None)
         self.exit(None)
         if self._server:
@@ -127,10 +135,10 @@ class MatrixClient(LanguageClient):
         if server is not None and server.returncode is None:
             if server.stdin and not server.stdin.is_closing():
                 server.stdin.close()
-            for action in (None, server.terminate, server.kill):
-                if action is not None:
+            for sig in (None, signal.SIGTERM, signal.SIGKILL):
+                if sig is not None:
                     try:
-                        action()
+                        _signal_group(server, sig)
                     except ProcessLookupError:
                         break
                 try:
@@ -145,6 +153,15 @@ class MatrixClient(LanguageClient):
                 pass
         if self._async_tasks:
             await asyncio.wait(self._async_tasks, timeout=3)
+
+
+def _signal_group(server: asyncio.subprocess.Process, sig: int) -> None:
+    """Signal the server's whole process group: WASI hosts like node and the wasmtime CLI are
+    children of ``wasi-lsp serve``, and terminating only the parent would orphan them."""
+    try:
+        os.killpg(server.pid, sig)
+    except (AttributeError, PermissionError):
+        server.send_signal(sig)
 
 
 def make_client(label: str, timeout: float) -> MatrixClient:

@@ -10,6 +10,7 @@ union of the chunks' names, which costs a set lookup per name.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -83,9 +84,12 @@ def parse_chunk(text: str, source: str, known: frozenset[str]) -> ChunkResult:
         if message["level"] < MIN_LEVEL:
             return
         line = message.get("line") or 1
+        text = message.children[0].astext() if message.children else ""
         if message.get("source") not in (None, source):
-            line = 0  # from an included file: shown on the include directive (found below)
-        result.messages.append((message["level"], line, message.children[0].astext() if message.children else ""))
+            # From an included file: shown on the include directive (line 0 says so), naming the place.
+            text = f"{text} (in {os.path.basename(message['source'])}, line {line})"
+            line = 0
+        result.messages.append((message["level"], line, text))
 
     document.reporter.attach_observer(observe)
     Parser().parse(text, document)
@@ -157,7 +161,8 @@ def check(lines: list[str], outline: Outline, source: str, *, known_directives=f
         for level, line, message in result.messages:
             if _is_known(message, known) or message.startswith("Duplicate explicit target name"):
                 continue
-            problems.append(_locate(lines, start + max(line, 1) - 1, message, SEVERITY.get(level, "error")))
+            at = start + line - 1 if line else _include_line(outline, start, start + text.count("\n"))
+            problems.append(_locate(lines, at, message, SEVERITY.get(level, "error")))
     for kind, name, line in references:
         if kind == "substitution" and normalize_name(name) not in substitutions:
             problems.append(_find(lines, line, f"|{name}|", f'Undefined substitution referenced: "{name}".'))
@@ -165,6 +170,14 @@ def check(lines: list[str], outline: Outline, source: str, *, known_directives=f
             problems.append(_find(lines, line, name, f'Unknown target name: "{name}".'))
     problems += _duplicate_labels(outline)
     return sorted(problems, key=lambda p: (p.line, p.start))
+
+
+def _include_line(outline: Outline, start: int, end: int) -> int:
+    """The first include directive between two lines: where an included file's problems are shown."""
+    for directive in outline.directives:
+        if directive.name == "include" and start <= directive.line < end:
+            return directive.line
+    return max(start, 0)
 
 
 def _is_known(message: str, known: frozenset[str]) -> bool:

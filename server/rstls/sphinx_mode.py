@@ -46,6 +46,8 @@ class SphinxProject:
     _stream: io.StringIO = field(default_factory=io.StringIO)
     _reread: set[str] = field(default_factory=set)
     _split: int = -1
+    #: Docnames the last build (re-)read: the measure of incrementality.
+    last_read: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -91,7 +93,7 @@ class SphinxProject:
 
         self._stream.seek(0)
         self._stream.truncate()
-        self._reread, self._split = set(), -1
+        self._reread, self._split, self.last_read = set(), -1, []
         with patch_docutils(self.confdir), docutils_namespace():
             directives._directives.update(self._tables[0])
             roles._roles.update(self._tables[1])
@@ -99,6 +101,7 @@ class SphinxProject:
         self._record()
 
     def _before_read(self, app, env, docnames) -> None:
+        self.last_read = sorted(docnames)
         self._reread = {str(env.doc2path(name)) for name in docnames}
 
     def _after_read(self, app, env) -> None:

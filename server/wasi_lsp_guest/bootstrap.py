@@ -7,8 +7,6 @@ that must win over installed copies) and ``WASI_LSP_CWD`` (the guest working
 directory; WASI starts every process at ``/``).
 """
 
-from __future__ import annotations
-
 import os
 import sys
 
@@ -24,8 +22,13 @@ def boot() -> None:
         sys.path[1:1] = [p for p in prepend.split(":") if p]
     from wasi_lsp_guest import compat
 
-    compat.install()
-    cwd = os.environ.get("WASI_LSP_CWD")
+    try:
+        compat.install()  # a failing shim stays loud (site reports it) ...
+    finally:
+        _enter(os.environ.get("WASI_LSP_CWD"))  # ... but relative paths still mean the user's cwd
+
+
+def _enter(cwd: str | None) -> None:
     if cwd:
         try:
             os.chdir(cwd)

@@ -18,7 +18,7 @@ JLS = "jedi-language-server==0.47.0"
 SOURCE = "import os\n\n\ndef greet(name):\n    '''Say hello.'''\n    return os.path.join('hi', name)\n\n\ngreet('x')\nos.pa\n"
 
 
-@pytest_lsp.fixture(config=matrix("jedi-language-server", requirements=[JLS], timeout=20))
+@pytest_lsp.fixture(config=matrix("jedi-language-server", requirements=[JLS], timeout=90))
 async def client(lsp_client: LanguageClient, tmp_path: Path):
     # ASCII on purpose: pygls 2 keys open documents by an unquoted URI, and jedi-language-server
     # 0.47 looks them up by the client's (quoted) one, so it never lints a file whose path needs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from rstls_helpers import SAMPLE, initialize, open_doc, summary
 RSTLS = shutil.which("rstls", path=str(Path(sys.executable).parent)) or "rstls"
 
 
-@pytest_lsp.fixture(config=ClientServerConfig(server_command=[RSTLS], server_env={"PYTHONDONTWRITEBYTECODE": "1"}))
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[RSTLS], server_env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}))
 async def client(lsp_client: LanguageClient):
     await initialize(lsp_client, SAMPLE)
     yield

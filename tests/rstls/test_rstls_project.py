@@ -45,6 +45,12 @@ async def test_edits_are_diagnosed_live_and_saves_rebuild_sphinx(client: Languag
     assert summary(got) == [(16, 3, 14, 'Unknown directive type "nosuchthing".')]
     got = await diagnostics_after(client, index.as_uri(), change(client, index, 3, 16, "\n"))
     assert got == []
+    # A problem inside an included file shows on the include directive, naming the file and line.
+    (root / "bad.txt").write_text("Fine text.\n\n.. nosuchthing::\n")
+    got = await diagnostics_after(client, index.as_uri(), change(client, index, 4, 17, ".. include:: bad.txt\n"))
+    assert summary(got) == [(17, 0, 20, 'Unknown directive type "nosuchthing". (in bad.txt, line 3)')]
+    got = await diagnostics_after(client, index.as_uri(), change(client, index, 5, 17, ".. include:: snippet.txt\n"))
+    assert got == []
 
     # Removing guide.rst's "install" label and saving: Sphinx rebuilds, index.rst's :ref:`install` dangles.
     text = guide.read_text().replace(".. _install:\n", "\n")
@@ -54,6 +60,9 @@ async def test_edits_are_diagnosed_live_and_saves_rebuild_sphinx(client: Languag
         content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)]))
     got = await diagnostics_after(client, index.as_uri(), save(client, guide))
     assert summary(got) == [(6, 10, 17, "undefined label: 'install' [ref.ref]")]
+    # Incremental: the first build read every document, the rebuild only the saved one.
+    reads = [m.message for m in client.log_messages if m.message.startswith("Sphinx re-read")]
+    assert reads == ["Sphinx re-read: errors, guide, index", "Sphinx re-read: guide"]
 
     # Putting it back and saving clears the warning again.
     guide.write_text((SAMPLE / "guide.rst").read_text())

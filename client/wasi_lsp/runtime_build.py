@@ -1,0 +1,457 @@
+"""``wasi-lsp runtime build``: CPython for wasm32-wasi from source, from registry packages only.
+
+Why build at all: the pinned runtime cannot be snapshotted (it exports no
+initialization function), and a runtime nobody can rebuild cannot be audited.
+Every input comes from Debian: CPython's upstream tarball as Debian ships it in
+the ``python3.11`` source package, Debian's clang/lld/wasi-libc, and Debian's
+own python3.11 (the same 3.11.2) as the build Python, so the frozen modules and
+the bytecode carry the right magic number.
+
+The result lands in the cache in the CPython release layout
+(``python.wasm`` + ``lib/python3.11/``) with ``manifest.json`` recording the
+exact inputs and the output hashes; ``--runtime built:3.11`` finds it there.
+A build whose recorded inputs equal the current ones is skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+from wasi_lsp import cache
+from wasi_lsp.errors import WasiLspError
+from wasi_lsp.runtime import GUEST_PREFIX, Runtime
+
+#: What can be built, by tag: Debian source package, the version pinned, and its upstream tarball.
+RECIPES = {
+    "3.11": {
+        "source_package": "python3.11",
+        # deb12u8 is the newest whose files the security archive still serves; the
+        # upstream tarball (all that is built) is the same in every 3.11.2-6 revision.
+        "source_version": "3.11.2-6+deb12u8",
+        "orig_tarball": "python3.11_3.11.2.orig.tar.gz",
+        "orig_sha256": "2411c74bda5bbcfcddaf4531f66d1adc73f247f529aee981b029513aefdbf849",
+        "source_dir": "Python-3.11.2",
+        "build_python": "/usr/bin/python3.11",
+    },
+}
+
+#: C libraries CPython's modules link against, built for wasm32-wasi from their Debian
+#: source packages (Debian ships no wasm32 builds of them). Without zlib there is no
+#: ``zlib`` module, and Sphinx (rstls) imports it.
+LIBRARIES = {
+    "zlib": {
+        "source_package": "zlib",
+        "source_version": "1:1.2.13.dfsg-1",
+        "orig_tarball": "zlib_1.2.13.dfsg.orig.tar.bz2",
+        "orig_sha256": "71feb7947e3c00ef125f83b79a4e529bde31171e5babe48b391f06758d1ab0a1",
+        "source_dir": "zlib-1.2.13.dfsg",
+        "sources": ("adler32", "compress", "crc32", "deflate", "gzclose", "gzlib", "gzread", "gzwrite",
+                    "infback", "inffast", "inflate", "inftrees", "trees", "uncompr", "zutil"),
+        "headers": ("zlib.h", "zconf.h"),
+        "archive": "libz.a",
+    },
+}
+
+TOOLCHAIN = ("clang", "lld", "wasi-libc", "libclang-rt-dev-wasm32", "python3.11", "dpkg-dev")
+
+#: CPython 3.11.2's release day: every timestamp the build embeds is this one.
+SOURCE_DATE_EPOCH = "1675814400"
+
+#: No ``-g``: debug info would embed build paths in python.wasm (and triple its size).
+OPT = "-DNDEBUG -fwrapv -O3 -Wall"
+
+#: Modules whose C library has no wasm32 build here; told to configure so that the
+#: host's headers (clang with --sysroot=/usr also searches /usr/include) cannot leak in.
+CONFIG_CACHE = ("ac_cv_header_lzma_h=no", "ac_cv_header_bzlib_h=no", "ac_cv_header_uuid_uuid_h=no",
+                "ac_cv_header_uuid_h=no", "ac_cv_header_ffi_h=no", "ac_cv_header_sqlite3_h=no",
+                "ac_cv_header_gdbm_h=no", "ac_cv_header_ndbm_h=no", "ac_cv_header_readline_readline_h=no",
+                "ac_cv_header_ncurses_h=no", "ac_cv_header_curses_h=no", "ac_cv_header_panel_h=no")
+
+
+def wasi_cc(sysroot: Path) -> str:
+    return f"clang --target=wasm32-wasi --sysroot={sysroot}"
+
+CONFIGURE_FLAGS = (
+    "--host=wasm32-unknown-wasi",
+    "--build=x86_64-pc-linux-gnu",
+    f"--prefix={GUEST_PREFIX}",
+    "--disable-test-modules",
+)
+
+#: Left out of lib/: tests and GUI/packaging tools that cannot run in WASI anyway.
+OMIT_LIB = ("test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3/tests", "distutils/tests")
+
+ENTRY_SOURCE = "wasi_lsp_main.c"
+MANIFEST = "manifest.json"
+FORMAT = 1
+
+
+def entry_dir() -> Path:
+    """``scripts/runtime`` of the source checkout, which holds the C entry point."""
+    path = Path(__file__).resolve().parents[2] / "scripts" / "runtime"
+    if not (path / ENTRY_SOURCE).is_file():
+        raise WasiLspError(
+            f"the runtime's C entry point {path / ENTRY_SOURCE} is missing",
+            fix="run wasi-lsp runtime build from a source checkout of wasi-lsp (pip install -e .)",
+        )
+    return path
+
+
+def output_dir(tag: str) -> Path:
+    return cache.cache_dir("runtimes-built") / tag
+
+
+def read_manifest(tag: str) -> dict | None:
+    try:
+        manifest = json.loads((output_dir(tag) / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) and manifest.get("format") == FORMAT else None
+
+
+def registered(tag: str) -> Runtime:
+    """The runtime ``built:TAG`` names, as :func:`wasi_lsp.runtime.resolve` returns it."""
+    if tag not in RECIPES:
+        raise WasiLspError(
+            f"there is no built runtime {tag!r}: wasi-lsp can build {', '.join(RECIPES)}",
+            fix=f"run wasi-lsp runtime build (it builds {', '.join(RECIPES)}), then use --runtime built:{next(iter(RECIPES))}",
+        )
+    manifest = read_manifest(tag)
+    root = output_dir(tag)
+    if manifest is None or not (root / "python.wasm").is_file():
+        raise WasiLspError(
+            f"the runtime built:{tag} has not been built yet (nothing in {root})",
+            fix=f"run wasi-lsp runtime build --python {tag} (or scripts/build-runtime.sh); it takes minutes",
+        )
+    major, minor = (int(p) for p in tag.split("."))
+    return Runtime(
+        name=f"cpython-{manifest['inputs']['source']['version']}-wasi (built:{tag})",
+        wasm=root / "python.wasm",
+        python_version=(major, minor),
+        expected_sha256=manifest["outputs"]["python.wasm"],
+        stdlib=root / "lib" / f"python{tag}",
+    )
+
+
+# -- inputs ---------------------------------------------------------------------------------
+
+
+def _run(command: list[str], *, cwd: Path | None = None, env: dict | None = None, log: Path | None = None) -> str:
+    try:
+        if log is None:
+            done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+            output = done.stdout + done.stderr
+        else:
+            with open(log, "a") as handle:
+                handle.write(f"\n$ {' '.join(command)}\n")
+                handle.flush()
+                done = subprocess.run(command, cwd=cwd, env=env, stdout=handle, stderr=subprocess.STDOUT)
+            output = log.read_text(errors="replace")[-3000:]
+    except FileNotFoundError:
+        raise WasiLspError(f"{command[0]} is not installed", fix=f"apt-get install {' '.join(TOOLCHAIN)}") from None
+    if done.returncode != 0:
+        raise WasiLspError(
+            f"{' '.join(command[:3])} failed (exit {done.returncode}):\n{output.strip()[-3000:]}",
+            fix=f"see {log}" if log else None,
+        )
+    return done.stdout if log is None else ""
+
+
+def package_versions(names=TOOLCHAIN) -> dict[str, str | None]:
+    """Installed Debian versions of the toolchain, ``None`` for a missing one."""
+    versions: dict[str, str | None] = {}
+    for name in names:
+        done = subprocess.run(["dpkg-query", "-W", "-f=${Status}|${Version}", name], capture_output=True, text=True)
+        status, _, version = done.stdout.partition("|")
+        versions[name] = version if done.returncode == 0 and status.endswith(" installed") else None
+    return versions
+
+
+def ensure_toolchain() -> dict[str, str]:
+    """Install the Debian toolchain when missing (as root), else say how."""
+    if shutil.which("dpkg-query") is None or shutil.which("apt-get") is None:
+        raise WasiLspError("building the runtime needs a Debian (bookworm) system with apt",
+                           fix="run wasi-lsp runtime build on Debian bookworm, or in its container")
+    versions = package_versions()
+    missing = [name for name, version in versions.items() if version is None]
+    if missing:
+        if os.geteuid() != 0:
+            raise WasiLspError(f"the build toolchain is missing: {' '.join(missing)}",
+                               fix=f"sudo apt-get install --no-install-recommends {' '.join(missing)}")
+        _apt(["install", "-y", "--no-install-recommends", *missing])
+        versions = package_versions()
+    return {k: v for k, v in versions.items() if v}
+
+
+def _apt(args: list[str]) -> None:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    _run(["apt-get", *args], env=env)
+
+
+DEB_SRC_FILE = Path("/etc/apt/sources.list.d/wasi-lsp-deb-src.sources")
+
+
+def deb_src_stanzas(sources_text: str) -> str:
+    """``deb-src`` twins of the ``deb`` stanzas of a deb822 ``.sources`` file."""
+    out = []
+    for stanza in sources_text.split("\n\n"):
+        lines = [line for line in stanza.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+        types = next((line for line in lines if line.lower().startswith("types:")), None)
+        if types is None or "deb" not in types.split(":", 1)[1].split():
+            continue
+        body = [line for line in lines if not line.lower().startswith(("types:", "architectures:"))]
+        out.append("\n".join(["Types: deb-src", *body]))
+    return "\n\n".join(out) + ("\n" if out else "")
+
+
+def ensure_deb_src(package: str) -> None:
+    """Make ``apt-get source`` work: add deb-src twins of the enabled deb sources."""
+    if subprocess.run(["apt-cache", "showsrc", package], capture_output=True, text=True).stdout.strip():
+        return
+    if os.geteuid() != 0:
+        raise WasiLspError(f"apt has no source package {package}: deb-src is not enabled",
+                           fix=f"as root, add deb-src lines to /etc/apt/sources.list.d/ (or run wasi-lsp runtime build as root)")
+    texts = [p.read_text() for p in sorted(Path("/etc/apt/sources.list.d").glob("debian*.sources"))]
+    stanzas = "\n".join(deb_src_stanzas(t) for t in texts)
+    legacy = Path("/etc/apt/sources.list")
+    if legacy.is_file():
+        stanzas += "\n".join(f"deb-src{line[3:]}" for line in legacy.read_text().splitlines() if line.startswith("deb "))
+    if not stanzas.strip():
+        raise WasiLspError("no Debian deb sources found to derive deb-src from",
+                           fix="add deb-src lines for bookworm to /etc/apt/sources.list.d/")
+    DEB_SRC_FILE.write_text(stanzas)
+    _apt(["update"])
+
+
+def fetch_source(recipe: dict, work: Path) -> dict:
+    """Download the Debian source package and check the upstream tarball's hash."""
+    downloads = work / "debian-source"
+    tarball = downloads / recipe["orig_tarball"]
+    if not (tarball.is_file() and cache.file_sha256(tarball) == recipe["orig_sha256"]):
+        ensure_deb_src(recipe["source_package"])
+        downloads.mkdir(parents=True, exist_ok=True)
+        _run(["apt-get", "source", "--download-only", f"{recipe['source_package']}={recipe['source_version']}"],
+             cwd=downloads)
+    prefix = recipe["orig_tarball"].split("_", 1)[0] + "_"
+    files = {p.name: cache.file_sha256(p) for p in sorted(downloads.iterdir()) if p.is_file() and p.name.startswith(prefix)}
+    if files.get(recipe["orig_tarball"]) != recipe["orig_sha256"]:
+        raise WasiLspError(
+            f"{recipe['orig_tarball']} has sha256 {files.get(recipe['orig_tarball'])}, expected {recipe['orig_sha256']}",
+            fix=f"delete {downloads} and build again; if it persists, the archive changed the tarball",
+        )
+    return {"package": recipe["source_package"], "version": recipe["source_version"], "files": files}
+
+
+def collect_inputs(recipe: dict, source: dict, libraries: dict, toolchain: dict[str, str]) -> dict:
+    entry = entry_dir() / ENTRY_SOURCE
+    build_python = subprocess.run([recipe["build_python"], "-c", "import sys; print(sys.version.split()[0])"],
+                                  capture_output=True, text=True).stdout.strip()
+    return {
+        "source": source,
+        "libraries": libraries,
+        "debian_packages": toolchain,
+        "build_python": {"path": recipe["build_python"], "version": build_python},
+        "cc": wasi_cc(Path("<work>/sysroot")),
+        "opt": OPT,
+        "configure_flags": list(CONFIGURE_FLAGS),
+        "configure_cache": list(CONFIG_CACHE),
+        "config_site": "Tools/wasm/config.site-wasm32-wasi",
+        "entry_point": {"file": f"scripts/runtime/{ENTRY_SOURCE}", "sha256": cache.file_sha256(entry)},
+        "omitted_from_lib": list(OMIT_LIB),
+        "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
+    }
+
+
+# -- build ----------------------------------------------------------------------------------
+
+
+def build_env() -> dict[str, str]:
+    """A pinned environment: nothing from the caller's shell reaches the compiler."""
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": os.environ.get("HOME", "/root"),
+        "LC_ALL": "C",
+        "TZ": "UTC",
+        "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
+        "PYTHONHASHSEED": "0",
+    }
+
+
+def extract(recipe: dict, work: Path) -> Path:
+    src = work / recipe["source_dir"]
+    shutil.rmtree(src, ignore_errors=True)
+    with tarfile.open(work / "debian-source" / recipe["orig_tarball"]) as archive:
+        archive.extractall(work, filter="data") if hasattr(tarfile, "data_filter") else archive.extractall(work)
+    return src
+
+
+def make_sysroot(work: Path, log: Path) -> Path:
+    """wasi-libc from Debian plus the libraries built here, and nothing of the host's."""
+    sysroot = work / "sysroot"
+    shutil.rmtree(sysroot, ignore_errors=True)
+    (sysroot / "include").mkdir(parents=True)
+    (sysroot / "lib").mkdir()
+    shutil.copytree("/usr/include/wasm32-wasi", sysroot / "include" / "wasm32-wasi")
+    shutil.copytree("/usr/lib/wasm32-wasi", sysroot / "lib" / "wasm32-wasi")
+    cc = wasi_cc(sysroot).split()
+    for name, lib in LIBRARIES.items():
+        src = extract(lib, work)
+        objects = []
+        for unit in lib["sources"]:
+            obj = src / f"{unit}.o"
+            _run([*cc, "-c", "-O2", "-D_LARGEFILE64_SOURCE=1", "-o", str(obj), str(src / f"{unit}.c")],
+                 env=build_env(), log=log)
+            objects.append(str(obj))
+        for header in lib["headers"]:
+            shutil.copyfile(src / header, sysroot / "include" / "wasm32-wasi" / header)
+        _run(["llvm-ar", "rcsD", str(sysroot / "lib" / "wasm32-wasi" / lib["archive"]), *objects],
+             env=build_env(), log=log)
+    return sysroot
+
+
+def compile_tree(recipe: dict, work: Path, log: Path, jobs: int) -> Path:
+    """Extract, configure and make in ``work``; return the build directory."""
+    sysroot = make_sysroot(work, log)
+    src = extract(recipe, work)
+    shutil.copyfile(entry_dir() / ENTRY_SOURCE, src / "Programs" / "python.c")
+    build = work / "build"
+    shutil.rmtree(build, ignore_errors=True)
+    build.mkdir()
+    env = {
+        **build_env(),
+        "CONFIG_SITE": str(src / "Tools/wasm/config.site-wasm32-wasi"),
+        "CC": wasi_cc(sysroot),
+        "CPP": f"{wasi_cc(sysroot)} -E",
+        "AR": "llvm-ar",
+        "RANLIB": "llvm-ranlib",
+        "OPT": OPT,
+        # Only the sysroot's pkg-config files (there are none): never the host's.
+        "PKG_CONFIG_PATH": "",
+        "PKG_CONFIG_LIBDIR": str(sysroot / "lib" / "pkgconfig"),
+    }
+    _run([str(src / "configure"), *CONFIGURE_FLAGS, f"--with-build-python={recipe['build_python']}", *CONFIG_CACHE],
+         cwd=build, env=env, log=log)
+    _run(["make", f"-j{jobs}", "python.wasm", "pybuilddir.txt"], cwd=build, env=env, log=log)
+    return build
+
+
+def assemble(recipe: dict, tag: str, build: Path, staging: Path, log: Path) -> None:
+    """The release layout: python.wasm, lib/python3.X with the generated sysconfig data and bytecode."""
+    src = build.parent / recipe["source_dir"]
+    shutil.copyfile(build / "python.wasm", staging / "python.wasm")
+    lib = staging / "lib" / f"python{tag}"
+    shutil.copytree(src / "Lib", lib, ignore=shutil.ignore_patterns("__pycache__"))
+    for omitted in OMIT_LIB:
+        shutil.rmtree(lib / omitted, ignore_errors=True)
+    pybuilddir = build / (build / "pybuilddir.txt").read_text().strip()
+    for generated in pybuilddir.glob("_sysconfigdata*.py"):
+        shutil.copyfile(generated, lib / generated.name)
+    (lib / "lib-dynload").mkdir(exist_ok=True)
+    # Bytecode made by the build Python (same 3.11.2, same magic), hash-based so it
+    # neither depends on file times nor goes stale behind a read-only mount.
+    _run([recipe["build_python"], "-m", "compileall", "-q", "-j0", "--invalidation-mode", "unchecked-hash",
+          "-d", f"{GUEST_PREFIX}/lib/python{tag}", "-x", r"(lib2to3/tests|bad_coding|badsyntax)", str(lib)],
+         env=build_env(), log=log)
+    epoch = int(SOURCE_DATE_EPOCH)
+    for path in sorted(staging.rglob("*"), reverse=True):
+        os.utime(path, (epoch, epoch), follow_symlinks=False)
+
+
+def tree_sha256(root: Path) -> str:
+    """One hash over a directory's relative paths and file contents."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0")
+        h.update(cache.file_sha256(path).encode() + b"\n")
+    return h.hexdigest()
+
+
+def output_hashes(root: Path, tag: str) -> dict[str, str]:
+    return {
+        "python.wasm": cache.file_sha256(root / "python.wasm"),
+        f"lib/python{tag}": tree_sha256(root / "lib" / f"python{tag}"),
+    }
+
+
+def build(tag: str = "3.11", *, force: bool = False, jobs: int | None = None, verify_reproducible: bool = False,
+          say=print) -> dict:
+    """Build (or reuse) ``built:TAG`` and return its manifest."""
+    if tag not in RECIPES:
+        raise WasiLspError(f"wasi-lsp cannot build Python {tag}", fix=f"use --python {' or '.join(RECIPES)}")
+    recipe = RECIPES[tag]
+    root = output_dir(tag)
+    toolchain = ensure_toolchain()
+    work = cache.cache_dir("runtimes-built") / f"work-{tag}"
+    work.mkdir(parents=True, exist_ok=True)
+    source = fetch_source(recipe, work)
+    libraries = {name: fetch_source(lib, work) for name, lib in LIBRARIES.items()}
+    inputs = collect_inputs(recipe, source, libraries, toolchain)
+    manifest = read_manifest(tag)
+    if (not force and manifest and manifest["inputs"] == inputs and (root / "python.wasm").is_file()
+            and output_hashes(root, tag) == manifest["outputs"]):
+        say(f"up to date: {root} (python.wasm sha256 {manifest['outputs']['python.wasm']})")
+        return manifest
+    jobs = jobs or os.cpu_count() or 1
+    outputs, seconds = _build_once(recipe, tag, work, jobs, root, say)
+    manifest = {"format": FORMAT, "tag": tag, "inputs": inputs, "outputs": outputs,
+                "build_seconds": round(seconds, 1), "reproducible": None}
+    cache.atomic_write_json(root / MANIFEST, manifest)
+    if verify_reproducible:
+        # From scratch again, in the same directory: the build path is itself an input
+        # (sysconfigdata records it), so "same inputs" includes the same path.
+        again = cache.cache_dir("runtimes-built") / f".{tag}-again"
+        shutil.rmtree(again, ignore_errors=True)
+        outputs_again, _ = _build_once(recipe, tag, work, jobs, again, say)
+        shutil.rmtree(again, ignore_errors=True)
+        manifest["reproducible"] = {"identical": outputs_again == outputs, "second_outputs": outputs_again}
+    cache.atomic_write_json(root / MANIFEST, manifest)
+    say(f"built: {root}\n  python.wasm sha256 {outputs['python.wasm']}\n  in {seconds:.0f} s")
+    if manifest["reproducible"]:
+        say(f"  second build identical: {manifest['reproducible']['identical']}")
+    return manifest
+
+
+def _build_once(recipe: dict, tag: str, work: Path, jobs: int, final: Path, say) -> tuple[dict, float]:
+    started = time.monotonic()
+    log = work / "build.log"
+    log.write_text("")
+    say(f"building CPython {tag} for wasm32-wasi in {work} (log: {log}); this takes minutes")
+    build_dir = compile_tree(recipe, work, log, jobs)
+    staging = cache.staging_dir(final)
+    try:
+        assemble(recipe, tag, build_dir, staging, log)
+        outputs = output_hashes(staging, tag)
+        if final.exists():
+            shutil.rmtree(final)
+        os.rename(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return outputs, time.monotonic() - started
+
+
+# -- CLI ------------------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--python", default="3.11", choices=sorted(RECIPES), help="which CPython to build")
+    parser.add_argument("--force", action="store_true", help="rebuild even when the manifest matches")
+    parser.add_argument("--jobs", "-j", type=int, help="parallel compile jobs (default: all cores)")
+    parser.add_argument("--verify-reproducible", action="store_true",
+                        help="build a second time in another directory and compare the hashes")
+
+
+def run(options) -> int:
+    build(options.python, force=options.force, jobs=options.jobs,
+          verify_reproducible=options.verify_reproducible, say=lambda text: print(text, file=sys.stderr))
+    print(output_dir(options.python) / "python.wasm")
+    return 0

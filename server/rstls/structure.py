@@ -1,0 +1,86 @@
+"""Document and workspace symbols, document links, folding ranges, and the ``rstls.preview`` command."""
+
+from __future__ import annotations
+
+import os
+
+from lsprotocol import types
+from pygls import uris
+
+from rstls.outline import FILE_DIRECTIVES
+from rstls.server import RstLanguageServer, document_of, location, lsp_range, server
+
+PREVIEW = "rstls.preview"
+
+
+@server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+def document_symbols(ls: RstLanguageServer, params: types.DocumentSymbolParams) -> list[types.DocumentSymbol]:
+    _path_, lines, outline = document_of(ls, params.text_document.uri)
+    roots: list[types.DocumentSymbol] = []
+    stack: list[tuple[int, types.DocumentSymbol]] = []
+    for section in outline.sections:
+        symbol = types.DocumentSymbol(
+            name=section.title, kind=types.SymbolKind.String,
+            range=types.Range(types.Position(section.start, 0), types.Position(section.end, len(lines[section.end]))),
+            selection_range=lsp_range(section.line, 0, len(section.title)), children=[])
+        while stack and stack[-1][0] >= section.level:
+            stack.pop()
+        (stack[-1][1].children if stack else roots).append(symbol)
+        stack.append((section.level, symbol))
+    return roots
+
+
+@server.feature(types.WORKSPACE_SYMBOL)
+def workspace_symbols(ls: RstLanguageServer, params: types.WorkspaceSymbolParams) -> list[types.SymbolInformation]:
+    query = params.query.lower()
+    symbols = []
+    for path, outline in ls.ensure_index().outlines():
+        for section in outline.sections:
+            if query in section.title.lower():
+                symbols.append(types.SymbolInformation(name=section.title, kind=types.SymbolKind.String,
+                                                       location=location(path, section.line, 0, len(section.title))))
+        for label in outline.labels:
+            if label.uri is None and query in label.name:
+                symbols.append(types.SymbolInformation(name=label.name, kind=types.SymbolKind.Key,
+                                                       location=location(path, label.line, label.start, label.end)))
+    return symbols
+
+
+@server.feature(types.TEXT_DOCUMENT_DOCUMENT_LINK)
+def document_links(ls: RstLanguageServer, params: types.DocumentLinkParams) -> list[types.DocumentLink]:
+    path, _lines, outline = document_of(ls, params.text_document.uri)
+    index = ls.ensure_index()
+    links = []
+    for directive in outline.directives:
+        if directive.name in FILE_DIRECTIVES and directive.argument:
+            target = index.resolve_file(directive.argument, path)
+            links.append(types.DocumentLink(
+                range=lsp_range(directive.line, directive.arg_start, directive.arg_start + len(directive.argument)),
+                target=uris.from_fs_path(target), tooltip=os.path.relpath(target, index.srcdir)))
+    return links
+
+
+@server.feature(types.TEXT_DOCUMENT_FOLDING_RANGE)
+def folding_ranges(ls: RstLanguageServer, params: types.FoldingRangeParams) -> list[types.FoldingRange]:
+    _path_, _lines, outline = document_of(ls, params.text_document.uri)
+    ranges = [types.FoldingRange(start_line=s.line, end_line=s.end, kind=types.FoldingRangeKind.Region)
+              for s in outline.sections if s.end > s.line]
+    ranges += [types.FoldingRange(start_line=d.line, end_line=d.end, kind=types.FoldingRangeKind.Region)
+               for d in outline.directives if d.end > d.line]
+    return sorted(ranges, key=lambda r: (r.start_line, r.end_line))
+
+
+@server.command(PREVIEW)
+def preview(ls: RstLanguageServer, *args) -> dict:
+    """HTML for a document, returned to the client: WASI can open no HTTP server, an editor can show this."""
+    from rstls.preview import render
+
+    uri = args[0] if args else None
+    if isinstance(uri, dict):
+        uri = uri.get("uri")
+    if not isinstance(uri, str):
+        raise ValueError(f"{PREVIEW} takes the document's URI as its argument, got {args!r}")
+    path, lines, _outline = document_of(ls, uri)
+    project = ls.sphinx
+    known = (project.directives, project.roles) if project is not None else ((), ())
+    return {"uri": uri, "html": render("\n".join(lines) + "\n", path, *known)}

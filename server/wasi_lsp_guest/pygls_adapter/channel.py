@@ -1,0 +1,168 @@
+"""The stdio channel: read frames ahead, drop cancelled requests, dispatch one message per idle point.
+
+Reads block (WASI has no non-blocking stdin), but only when nothing else is
+runnable; ``select`` on stdin is used only as a hint, since hosts differ in
+how truthfully they report readiness.
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import sys
+from collections import deque
+from typing import Callable
+
+from wasi_lsp_guest.cooperative.scheduler import Shutdown
+from wasi_lsp_guest.pygls_adapter.framing import FrameParser, encode
+
+READ_SIZE = 1 << 20
+PARSE_ERROR, INVALID_REQUEST, INTERNAL_ERROR, REQUEST_CANCELLED = -32700, -32600, -32603, -32800
+
+
+class ClientGone(Shutdown):
+    """stdout is closed: nobody can hear the server any more, so it ends (exit code 1)."""
+
+    def __init__(self, cause: BaseException):
+        super().__init__(1)
+        self.cause = cause
+
+
+def note(message: str) -> None:
+    """One line to stderr, the only place the adapter talks besides the LSP stream."""
+    try:
+        sys.__stderr__.write(f"wasi-lsp: {message}\n")
+        sys.__stderr__.flush()
+    except (OSError, ValueError):
+        pass
+
+
+class Writer:
+    """pygls' writer (2.x) and transport (1.x): frames go to stdout, a closed stdout ends the server."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        if self.closed:
+            return  # after exit or end of input: late replies have nobody to go to
+        try:
+            self._stream.write(data)
+            self._stream.flush()
+        except (OSError, ValueError) as error:
+            self.closed = True
+            raise ClientGone(error) from None
+
+    def send(self, message: dict) -> None:
+        self.write(encode(message))
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self._stream.flush()
+            except (OSError, ValueError):
+                pass
+        self.closed = True
+
+
+def _error(msg_id, code: int, message: str) -> dict:
+    return {"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}}
+
+
+class Channel:
+    def __init__(self, stream, writer: Writer, dispatch: Callable[[dict], None]) -> None:
+        self._stream = stream
+        self._read = getattr(stream, "read1", stream.read)
+        try:
+            self._fd = stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            self._fd = None
+        self._writer = writer
+        self._dispatch = dispatch
+        self._parser = FrameParser()
+        self._queue: deque[dict] = deque()
+        self.eof = False
+
+    def pump(self, timeout: float | None) -> bool:
+        """The scheduler's I/O pump: dispatch one queued message, reading first if none is queued."""
+        if not self._queue:
+            if self.eof:
+                return False
+            if not self._fill(timeout):
+                return True
+            self._read_ahead()
+        if self._queue:
+            self._dispatch(self._queue.popleft())
+        return bool(self._queue) or not self.eof
+
+    def _ready(self, timeout: float | None) -> bool:
+        if self._fd is None or timeout is None:
+            return True
+        try:
+            return bool(select.select([self._fd], [], [], timeout)[0])
+        except (OSError, ValueError):
+            return True
+
+    def _fill(self, timeout: float | None) -> bool:
+        """Read once if input may be there within ``timeout``; False if it was not."""
+        if not self._ready(timeout):
+            return False
+        try:
+            data = self._read(READ_SIZE)
+        except (OSError, ValueError) as error:
+            note(f"cannot read stdin ({error}); stopping")
+            data = b""
+        if not data:
+            self.eof = True
+            return True
+        for frame in self._parser.feed(data):
+            if frame.error is not None:
+                self._reject(None, PARSE_ERROR, f"Parse error: {frame.error}")
+            else:
+                self._enqueue(frame.body)
+        return True
+
+    def _read_ahead(self) -> None:
+        """Take in what else is already waiting, so a cancel can overtake its request."""
+        while not self.eof and self._queue and self._fd is not None and self._ready(0):
+            self._fill(0)
+        self._drop_cancelled()
+
+    def _enqueue(self, body: bytes) -> None:
+        try:
+            message = json.loads(body)
+        except ValueError as error:
+            self._reject(None, PARSE_ERROR, f"Parse error: body is not JSON ({error})")
+            return
+        if not isinstance(message, dict):
+            self._reject(None, INVALID_REQUEST, "Invalid request: expected a JSON object (batches are not supported)")
+            return
+        self._queue.append(message)
+
+    def _drop_cancelled(self) -> None:
+        """Answer queued requests that a queued ``$/cancelRequest`` names, without running them."""
+        cancels = {
+            m["params"]["id"]: m for m in self._queue
+            if m.get("method") == "$/cancelRequest" and isinstance(m.get("params"), dict) and "id" in m["params"]
+        }
+        if not cancels:
+            return
+        queued = {m["id"]: m for m in self._queue if "method" in m and "id" in m and m["id"] in cancels}
+        if not queued:
+            return
+        doomed = {id(m) for m in queued.values()} | {id(cancels[i]) for i in queued}
+        self._queue = deque(m for m in self._queue if id(m) not in doomed)
+        for msg_id in queued:
+            self._writer.send(_error(msg_id, REQUEST_CANCELLED, f'Request with id "{msg_id}" is canceled'))
+
+    def _reject(self, msg_id, code: int, message: str) -> None:
+        note(message)
+        self._writer.send(_error(msg_id, code, message))
+
+    def reject(self, message: dict, code: int, text: str) -> None:
+        """Answer a request that could not be handed to pygls (notifications just get a note)."""
+        if "id" in message and "method" in message:
+            self._reject(message["id"], code, text)
+        else:
+            note(text)

@@ -1,0 +1,214 @@
+"""The guest-side pygls adapter and cooperative concurrency, end to end.
+
+Each test starts an unmodified pygls server inside WASI with ``wasi-lsp serve``
+(embedded wasmtime host) and drives it as an editor would, with pytest-lsp or
+pygls' own client. The 3-host matrix runs the shared corpus in tests/lsp.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pygls.exceptions import JsonRpcRequestCancelled
+from pygls.lsp.client import LanguageClient as PyglsClient
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+SERVERS = Path(__file__).resolve().parent / "servers"
+PYGLS2 = ("pygls==2.1.1",)
+PYGLS1 = ("pygls==1.3.1",)
+
+
+def serve_command(spec: str, requirements=PYGLS2, *options: str) -> list[str]:
+    """``wasi-lsp serve`` for a server module in tests/servers, mounted and first on the guest's path."""
+    return [
+        sys.executable, "-m", "wasi_lsp", "serve",
+        *[arg for req in requirements for arg in ("--with", req)],
+        "--dir", str(SERVERS), "--env", f"WASI_LSP_PREPEND={SERVERS}", *options, spec,
+    ]
+
+
+async def request(client, method: str, params=None, msg_id=None, timeout: float = 30):
+    return await asyncio.wait_for(client.protocol.send_request_async(method, params, msg_id=msg_id), timeout)
+
+
+async def open_session(client) -> None:
+    await asyncio.wait_for(client.initialize_session(types.InitializeParams(capabilities=types.ClientCapabilities())), 60)
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=serve_command("adapter_server:server")))
+async def client(lsp_client: LanguageClient):
+    await open_session(lsp_client)
+    yield
+    await asyncio.wait_for(lsp_client.shutdown_session(), 30)
+
+
+async def test_sync_async_and_threaded_handlers_reply(client: LanguageClient):
+    assert (await request(client, "adapter/sync", {"n": 1})).kind == "sync"
+    assert (await request(client, "adapter/async")).kind == "async"
+    assert (await request(client, "adapter/threaded")).kind == "threaded"
+
+
+async def test_create_task_and_call_later_run(client: LanguageClient):
+    assert await request(client, "adapter/tasks") == ["create_task", "call_later"]
+
+
+async def test_work_scheduled_after_the_reply_still_runs(client: LanguageClient):
+    assert await request(client, "adapter/background") == "scheduled"
+    deadline = time.monotonic() + 10
+    while len(client.log_messages) < 2 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert [m.message for m in client.log_messages] == ["task done", "call_later done"]
+
+
+async def test_pool_submit_run_in_executor_and_thread_start(client: LanguageClient):
+    result = await request(client, "adapter/pools")
+    assert (result.submit, result.run_in_executor, result.thread) == (42, 6, ["thread"])
+
+
+async def test_timer_debouncer_publishes_once_after_a_burst(client: LanguageClient):
+    uri = "file:///debounce.txt"
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        types.TextDocumentItem(uri=uri, language_id="plaintext", version=1, text="a")))
+    for version in (2, 3, 4):
+        client.text_document_did_change(types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            [types.TextDocumentContentChangeWholeDocument(text="a" * version)]))
+    await asyncio.wait_for(client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS), 10)
+    await asyncio.sleep(0.5)  # a second publication would arrive by now
+    assert [d.message for d in client.diagnostics[uri]] == ["4 edits, debounced"]
+    assert len(client.diagnostics) == 1
+
+
+async def test_cancelling_a_queued_request_answers_request_cancelled(client: LanguageClient):
+    slow = asyncio.ensure_future(request(client, "adapter/slow", {"seconds": 0.5}))
+    queued = asyncio.ensure_future(request(client, "adapter/sync", {"n": 2}, msg_id="queued-1"))
+    client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="queued-1"))
+    with pytest.raises(JsonRpcRequestCancelled):
+        await queued
+    assert (await slow).kind == "slow"
+
+
+async def test_stray_print_goes_to_stderr_not_the_lsp_stream(client: LanguageClient):
+    assert await request(client, "adapter/print") == "printed"
+    assert (await request(client, "adapter/sync", {"n": 3})).n == 3
+
+
+async def start_raw(spec: str = "adapter_server:server", requirements=PYGLS2, *options: str,
+                    initialize: bool = True) -> PyglsClient:
+    """pygls' own client, so the test can reach the server's pipes (stderr is not forwarded)."""
+    raw = PyglsClient("adapter-test", "v1")
+    await raw.start_io(*serve_command(spec, requirements, *options))
+    if initialize:
+        await initialize_raw(raw)
+    return raw
+
+
+async def initialize_raw(raw: PyglsClient):
+    params = types.InitializeParams(capabilities=types.ClientCapabilities())
+    return await asyncio.wait_for(raw.initialize_async(params), 60)
+
+
+def record_error_replies(raw: PyglsClient) -> list:
+    """Error responses the server sent with no request id (pygls' client would only log them)."""
+    replies = []
+    handle = raw.protocol._handle_response
+
+    def recording(msg_id, result=None, error=None):
+        if msg_id is None:
+            replies.append(error)
+        else:
+            handle(msg_id, result, error)
+
+    raw.protocol._handle_response = recording
+    return replies
+
+
+async def test_malformed_frames_are_answered_with_parse_errors_and_the_session_goes_on():
+    raw = await start_raw(initialize=False)
+    replies = record_error_replies(raw)
+    raw._server.stdin.write(b"Content-Length: twelve\r\n\r\n")
+    raw._server.stdin.write(b"Content-Length: 7\r\n\r\n{oops!}")
+    result = await initialize_raw(raw)
+    assert result.server_info.name == "adapter-server"
+    assert [error.code for error in replies] == [-32700, -32700]
+    raw._server.stdin.close()
+    assert (await exit_of(raw, time.monotonic()))[0] == 0
+
+
+async def test_huge_content_length_is_refused_without_allocating_it():
+    raw = await start_raw("adapter_server:server", PYGLS2, "--max-memory", "1G")
+    replies = record_error_replies(raw)
+    raw._server.stdin.write(b"Content-Length: 1000000000000\r\n\r\n" + b"x" * 1_000_000)
+    await raw._server.stdin.drain()
+    since = time.monotonic()
+    raw._server.stdin.close()
+    code, elapsed, stderr = await exit_of(raw, since)
+    assert code == 0, stderr
+    assert elapsed < 1, f"took {elapsed:.2f} s to exit after stdin EOF"
+    assert [error.code for error in replies] == [-32700]
+    assert "exceeds" in replies[0].message
+
+
+async def exit_of(raw: PyglsClient, since: float) -> tuple[int, float, list[bytes]]:
+    code = await asyncio.wait_for(raw._server.wait(), 10)
+    elapsed = time.monotonic() - since
+    stderr = (await raw._server.stderr.read()).splitlines()
+    return code, elapsed, stderr
+
+
+async def test_exits_quietly_within_a_second_of_stdin_eof():
+    raw = await start_raw()
+    since = time.monotonic()
+    raw._server.stdin.close()
+    code, elapsed, stderr = await exit_of(raw, since)
+    assert elapsed < 1, f"took {elapsed:.2f} s to exit after stdin EOF"
+    assert len(stderr) <= 5, stderr
+    assert code == 0, stderr
+
+
+async def test_exits_quietly_within_a_second_when_stdout_closes():
+    raw = await start_raw()
+    raw._server._transport.get_pipe_transport(1).close()  # the editor went away
+    since = time.monotonic()
+    raw.protocol.notify("adapter/unknown-notification", {})
+    raw.protocol.send_request("adapter/sync", {"n": 4})
+    code, elapsed, stderr = await exit_of(raw, since)
+    assert elapsed < 1, f"took {elapsed:.2f} s to exit after stdout closed"
+    assert len(stderr) <= 5, stderr
+    assert code == 1, stderr
+
+
+@pytest.mark.parametrize(("shutdown", "expected"), [(True, 0), (False, 1)])
+async def test_exit_code_follows_shutdown(shutdown: bool, expected: int):
+    raw = await start_raw()
+    if shutdown:
+        await asyncio.wait_for(raw.shutdown_async(None), 10)
+    since = time.monotonic()
+    raw.exit(None)
+    code, _, stderr = await exit_of(raw, since)
+    assert code == expected, stderr
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=serve_command("pygls1_adapter_server:server", PYGLS1)))
+async def client_v1(lsp_client: LanguageClient):
+    await open_session(lsp_client)
+    yield
+    await asyncio.wait_for(lsp_client.shutdown_session(), 30)
+
+
+async def command(client, name: str):
+    params = types.ExecuteCommandParams(command=name, arguments=[])
+    return await asyncio.wait_for(client.workspace_execute_command_async(params), 30)
+
+
+async def test_pygls1_server_runs_every_handler_kind(client_v1: LanguageClient):
+    assert await command(client_v1, "adapter.sync") == "sync"
+    assert await command(client_v1, "adapter.async") == "async"
+    assert await command(client_v1, "adapter.threaded") == "threaded"
+    assert await command(client_v1, "adapter.pools") == [42, 6]

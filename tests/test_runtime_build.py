@@ -1,0 +1,306 @@
+"""The runtime built from Debian's sources (built:3.11) and its Wizer snapshots.
+
+Tests marked ``runtime_build`` need ``scripts/build-runtime.sh`` to have run
+(minutes), so the default run deselects them; CI runs them in their own job:
+``scripts/build-runtime.sh && pytest tests/test_runtime_build.py -m runtime_build``.
+The rest check what a user sees before any build: the errors and the manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, client_capabilities
+
+from conftest import wasi_lsp
+from wasi_lsp import cache, runtime_build, snapshot
+from wasi_lsp.errors import IntegrityError, WasiLspError
+from wasi_lsp.runtime import resolve
+
+runtime_build_only = pytest.mark.runtime_build
+
+
+# -- without a build ---------------------------------------------------------------------------
+
+
+def test_unknown_built_runtime_names_the_build_command(tmp_path):
+    proc = wasi_lsp("run", "--runtime", "built:3.99", "--", "-c", "pass", env={"WASI_LSP_CACHE_DIR": str(tmp_path)})
+    assert proc.returncode == 2
+    assert "no built runtime '3.99'" in proc.stderr
+    assert "fix: run wasi-lsp runtime build" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_unbuilt_runtime_says_to_build_it(tmp_path):
+    proc = wasi_lsp("run", "--runtime", "built:3.11", "--", "-c", "pass", env={"WASI_LSP_CACHE_DIR": str(tmp_path)})
+    assert proc.returncode == 2
+    assert "built:3.11 has not been built yet" in proc.stderr
+    assert "fix: run wasi-lsp runtime build" in proc.stderr
+
+
+def _fake_build(root: Path, wasm_bytes: bytes) -> dict:
+    """A manifest and layout as a build leaves them (the module is any file: only hashing is checked here)."""
+    (root / "lib/python3.11").mkdir(parents=True)
+    (root / "lib/python3.11/os.py").write_text("")
+    (root / "python.wasm").write_bytes(wasm_bytes)
+    manifest = {"format": runtime_build.FORMAT, "tag": "3.11",
+                "inputs": {"source": {"version": "3.11.2-6+deb12u8"}},
+                "outputs": runtime_build.output_hashes(root, "3.11")}
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    return manifest
+
+
+def test_manifest_registers_the_release_layout(tmp_path, monkeypatch):
+    monkeypatch.setenv("WASI_LSP_CACHE_DIR", str(tmp_path))
+    manifest = _fake_build(tmp_path / "runtimes-built" / "3.11", b"\0asm")
+    runtime = resolve("built:3.11")
+    assert runtime.python_version == (3, 11)
+    assert runtime.stdlib == tmp_path / "runtimes-built/3.11/lib/python3.11"
+    assert runtime.stdlib_guest == "/usr/local/lib/python3.11"
+    assert runtime.expected_sha256 == manifest["outputs"]["python.wasm"]
+    assert runtime.sha256() == manifest["outputs"]["python.wasm"]
+
+
+def test_a_changed_module_is_refused_against_the_manifest(tmp_path, monkeypatch):
+    monkeypatch.setenv("WASI_LSP_CACHE_DIR", str(tmp_path))
+    root = tmp_path / "runtimes-built" / "3.11"
+    _fake_build(root, b"\0asm")
+    (root / "python.wasm").write_bytes(b"\0asm tampered")
+    with pytest.raises(IntegrityError, match="refusing to run it"):
+        resolve("built:3.11").sha256()
+
+
+def test_deb_src_twins_only_the_deb_stanzas():
+    text = (
+        "Types: deb\n# a comment\nURIs: http://mirror.invalid/debian\nSuites: bookworm bookworm-updates\n"
+        "Components: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\n"
+        "Types: deb-src\nURIs: http://other.invalid/debian\nSuites: bookworm\nComponents: main\n"
+    )
+    assert runtime_build.deb_src_stanzas(text) == (
+        "Types: deb-src\nURIs: http://mirror.invalid/debian\nSuites: bookworm bookworm-updates\n"
+        "Components: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
+    )
+
+
+def test_the_pinned_runtime_cannot_be_snapshotted(tmp_path):
+    proc = wasi_lsp("runtime", "snapshot", "--preload", "json", "--no-project",
+                    env={"WASI_LSP_CACHE_DIR": str(tmp_path)})
+    assert proc.returncode == 2
+    assert "cannot be snapshotted" in proc.stderr
+    assert "wasi-lsp runtime build" in proc.stderr
+
+
+@pytest.mark.parametrize("text", ["", "pygls,,", "pygls,../x", "a b"])
+def test_bad_preload_lists_are_refused(text):
+    if text == "pygls,,":
+        assert snapshot.parse_preload(text) == ["pygls"]
+        return
+    with pytest.raises(WasiLspError, match="expected module names"):
+        snapshot.parse_preload(text)
+
+
+# -- with the built runtime ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def built():
+    manifest = runtime_build.read_manifest("3.11")
+    if manifest is None:
+        pytest.fail("built:3.11 is missing: run scripts/build-runtime.sh before pytest -m runtime_build")
+    return manifest
+
+
+@runtime_build_only
+def test_built_runtime_runs_on_each_host(built, host):
+    if host == "node" and shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    proc = wasi_lsp("run", "--runtime", "built:3.11", "--host", host, "--",
+                    "-c", "import sys, os; print(sys.version); print(sys.platform, os.__file__)", check=True)
+    version, where = proc.stdout.splitlines()
+    assert version.startswith("3.11.2 "), version
+    assert where == "wasi /usr/local/lib/python3.11/os.py"
+
+
+@runtime_build_only
+def test_manifest_records_inputs_and_matches_outputs(built):
+    inputs = built["inputs"]
+    assert inputs["source"]["files"]["python3.11_3.11.2.orig.tar.gz"] == runtime_build.RECIPES["3.11"]["orig_sha256"]
+    assert set(inputs["debian_packages"]) >= {"clang", "lld", "wasi-libc", "libclang-rt-dev-wasm32", "python3.11"}
+    assert inputs["build_python"]["version"] == "3.11.2"
+    assert inputs["SOURCE_DATE_EPOCH"] == runtime_build.SOURCE_DATE_EPOCH
+    assert runtime_build.output_hashes(runtime_build.output_dir("3.11"), "3.11") == built["outputs"]
+
+
+@runtime_build_only
+def test_a_second_build_with_the_same_inputs_is_skipped(built):
+    started = time.monotonic()
+    proc = wasi_lsp("runtime", "build", check=True)
+    assert "up to date" in proc.stderr
+    assert time.monotonic() - started < 60
+
+
+@runtime_build_only
+def test_environment_with_pygls_on_the_built_runtime(built):
+    proc = wasi_lsp("run", "--runtime", "built:3.11", "--with", "pygls>=2.1,<3", "--",
+                    "-c", "import pygls.server, sys; print(sys.version_info[:2], pygls.server.__name__)", check=True)
+    assert proc.stdout.strip() == "(3, 11) pygls.server"
+
+
+def _session_config(*args: str) -> ClientServerConfig:
+    return ClientServerConfig(server_command=[sys.executable, "-m", "wasi_lsp", "serve", *args])
+
+
+async def _initialize(client):
+    return await client.initialize_session(types.InitializeParams(
+        capabilities=client_capabilities("visual-studio-code"), root_uri=None))
+
+
+@runtime_build_only
+async def test_rstls_serves_on_the_built_runtime(built):
+    client = await _session_config("--runtime", "built:3.11", "rstls").start()
+    try:
+        result = await _initialize(client)
+        assert result.server_info.name == "rstls"
+    finally:
+        await client.shutdown_session()
+
+
+# -- snapshots ---------------------------------------------------------------------------------
+
+PRELOAD = ["pygls", "lsprotocol.types", "rstls", "random", "logging", "tempfile"]
+
+
+def _grants(dirs=()):
+    from wasi_lsp.overlay import guest_requirements
+    from wasi_lsp.sandbox import Grants
+
+    return Grants(runtime=resolve("built:3.11"), requirements=guest_requirements("rstls"), dirs=list(dirs))
+
+
+def _spec(args, dirs=(), env=()):
+    from wasi_lsp import sandbox
+
+    grants = _grants(dirs)
+    grants.env = list(env)
+    spec, _ = sandbox.build(grants, list(args))
+    return spec
+
+
+@pytest.fixture(scope="module")
+def snap(built):
+    return snapshot.create(_spec([]), PRELOAD, say=lambda text: None)
+
+
+def _run_on(snap_, args, dirs=(), env=(), plain=False):
+    from wasi_lsp.hosts import embedded
+
+    spec = _spec(args, dirs, env)
+    if plain:
+        spec = replace(spec, env={**spec.env, "PYTHONHASHSEED": "0"})
+    else:
+        spec = snapshot.for_run(spec, snap_)
+    code, out, err = embedded.run_captured(spec)
+    assert code == 0, err
+    return out
+
+
+@runtime_build_only
+def test_snapshot_has_the_preloads_imported_and_runs_fresh_argv(snap):
+    out = _run_on(snap, ["-c", "import sys; print(sys.argv, 'rstls' in sys.modules, 'lsprotocol.types' in sys.modules)",
+                         "one", "two"])
+    assert out.strip() == "['-c', 'one', 'two'] True True"
+
+
+@runtime_build_only
+def test_snapshot_reseeds_random(snap):
+    code = "import random; print(random.random())"
+    first, second = _run_on(snap, ["-c", code]), _run_on(snap, ["-c", code])
+    assert first != second
+
+
+@runtime_build_only
+def test_snapshot_hashing_is_the_declared_seed_not_a_captured_secret(snap):
+    code = "import sys; print(hash('wasi-lsp'), sys.flags.hash_randomization)"
+    on_snapshot = _run_on(snap, ["-c", code])
+    assert on_snapshot == _run_on(snap, ["-c", code])
+    assert on_snapshot == _run_on(snap, ["-c", code], plain=True)  # a fresh interpreter with PYTHONHASHSEED=0
+    assert on_snapshot.split()[1] == "0"
+
+
+@runtime_build_only
+def test_snapshot_sees_the_time_of_the_run(snap):
+    time.sleep(max(0.0, 2 - (time.time() - os.path.getmtime(snap.wasm))))  # a leak would show as >= 2 s old
+    before = time.time()
+    out = _run_on(snap, ["-c", "import time, logging; print(time.time(), logging._startTime)"])
+    now, log_start = (float(x) for x in out.split())
+    assert before - 0.5 <= log_start <= now <= time.time() + 0.5
+
+
+@runtime_build_only
+def test_snapshot_sees_the_environment_of_the_run(snap):
+    code = "import os; print(os.environ.get('PROBE'), os.getenv('PROBE'), os.environb.get(b'PROBE'))"
+    assert _run_on(snap, ["-c", code], env=["PROBE=first"]).strip() == "first first b'first'"
+    assert _run_on(snap, ["-c", code], env=["PROBE=second"]).strip() == "second second b'second'"
+    assert _run_on(snap, ["-c", code]).strip() == "None None None"
+
+
+FDS = "import os\nopen_fds = []\nfor fd in range(64):\n    try:\n        os.fstat(fd)\n        open_fds.append(fd)\n    except OSError:\n        pass\nprint(open_fds)"
+
+
+@runtime_build_only
+def test_snapshot_has_the_same_open_descriptors_as_a_fresh_start(snap):
+    assert _run_on(snap, ["-c", FDS]) == _run_on(snap, ["-c", FDS], plain=True)
+
+
+@runtime_build_only
+def test_snapshot_resolves_a_mount_added_after_its_own(snap, tmp_path):
+    (tmp_path / "data.txt").write_text("from the extra mount")
+    out = _run_on(snap, ["-c", f"print(open({str(tmp_path / 'data.txt')!r}).read())"], dirs=[str(tmp_path)])
+    assert out.strip() == "from the extra mount"
+
+
+@runtime_build_only
+def test_snapshot_refuses_other_mounts(snap, tmp_path):
+    from wasi_lsp.hosts import embedded
+
+    spec = _spec(["-c", "print('ran')"])
+    swapped = replace(spec, mounts=(spec.mounts[1], spec.mounts[0], *spec.mounts[2:]))
+    with pytest.raises(WasiLspError, match="was made with mounts"):
+        snapshot.for_run(swapped, snap)
+    # Past the host's check, the guest compares the preopens itself and refuses.
+    unchecked = replace(swapped, runtime=snap.runtime(spec.runtime),
+                        env={**swapped.env, **snapshot.snapshot_env(snap.meta["preload"])})
+    code, out, err = embedded.run_captured(unchecked)
+    assert code == 70 and "ran" not in out
+    assert re.search(r"mount 1 is .* but was .* when the snapshot was made", err), err
+
+
+@runtime_build_only
+def test_snapshot_refuses_a_changed_import_path(snap):
+    from wasi_lsp.hosts import embedded
+
+    spec = snapshot.for_run(_spec(["-c", "print('ran')"]), snap)
+    code, out, err = embedded.run_captured(replace(spec, env={**spec.env, "PYTHONPATH": "/elsewhere"}))
+    assert code == 70 and "ran" not in out
+    assert "PYTHONPATH is '/elsewhere' now" in err
+
+
+@runtime_build_only
+async def test_serve_uses_the_matching_snapshot(snap):
+    proc = wasi_lsp("serve", "--runtime", "built:3.11", "--print-capabilities", "rstls", check=True)
+    assert "+ snapshot [" in proc.stdout
+    client = await _session_config("--runtime", "built:3.11", "rstls").start()
+    try:
+        result = await _initialize(client)
+        assert result.server_info.name == "rstls"
+    finally:
+        await client.shutdown_session()
