@@ -106,7 +106,7 @@ def create(spec: RunSpec, preload: list[str], *, say=print) -> Snapshot:
     env = {**spec.env, **snapshot_env(preload)}
     env.pop("WASI_LSP_CWD", None)
     staging = cache.staging_dir(final)
-    command = [wasmtime, "wizer", "-f", INIT_FUNC, "-o", str(staging / "python.wasm")]
+    command = [wasmtime, "wizer", "-S", "cli", "-f", INIT_FUNC, "-o", str(staging / "python.wasm")]
     for mount in spec.mounts:
         command += ["--dir", f"{mount.host}::{mount.guest}"]
     for name, value in sorted(env.items()):

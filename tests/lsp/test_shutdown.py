@@ -53,8 +53,8 @@ async def test_broken_stdout_exits_promptly_and_quietly(client, request):
     # Close our end of the server's stdout, then make it write: it gets EPIPE.
     client._server._transport.get_pipe_transport(1).close()
     started = time.monotonic()
-    client.workspace_execute_command(types.ExecuteCommandParams(command="corpus.messages"))
-    client.workspace_execute_command(types.ExecuteCommandParams(command="corpus.sync"))
+    client.workspace_execute_command(types.ExecuteCommandParams(command="corpus.sync", arguments=["first"]))
+    client.workspace_execute_command(types.ExecuteCommandParams(command="corpus.sync", arguments=["second"]))
     await client.wait_for_exit(PROMPT + 1)
     assert time.monotonic() - started < PROMPT + 1
     await asyncio.sleep(0.2)

@@ -9,6 +9,7 @@
 // lets a symlinked directory inside a mount lead out of it, so this file adds:
 //  - confinement: every path argument is resolved on the host and must stay
 //    inside its mount (see confine()).
+//  - blocking stdio after select (see keepBlocking()).
 //  - read-only: before the guest's first WASI call, every read-only preopen
 //    drops its write rights with fd_fdstat_set_rights. uvwasi checks rights on
 //    every call and files opened below a preopen inherit at most its rights, so
@@ -192,6 +193,61 @@ function confine(wasi, preopenRoots, getMemory) {
   };
 }
 
+const ERRNO_AGAIN = 6;
+const FDFLAGS_NONBLOCK = 4;
+const EVENTTYPE_FD_READ = 1;
+const EVENTTYPE_FD_WRITE = 2;
+
+// Keep blocking fds blocking. uvwasi's poll_oneoff (behind Python's select)
+// watches an fd with libuv, which switches the fd to O_NONBLOCK and leaves it
+// so: the guest's next plain read of stdin then fails with EAGAIN, which a
+// language server takes for a closed client. A read or write that the guest
+// never asked to be non-blocking therefore waits in poll_oneoff until the fd
+// is ready and is retried, as a blocking call would have waited.
+function keepBlocking(wasi, getMemory) {
+  const nonblocking = new Set(); // fds the guest itself made non-blocking
+  const waitFor = (fd, type) => {
+    // subscription at 0 (48 bytes), event at 48 (32), nevents at 80: guest
+    // memory borrowed and restored, as the guest is suspended in this call.
+    const saved = new Uint8Array(getMemory().buffer, 0, 88).slice();
+    try {
+      const view = new DataView(getMemory().buffer);
+      new Uint8Array(getMemory().buffer, 0, 88).fill(0);
+      view.setUint8(8, type);
+      view.setUint32(16, fd, true);
+      return wasi.poll_oneoff(0, 48, 1, 80);
+    } finally {
+      new Uint8Array(getMemory().buffer, 0, 88).set(saved);
+    }
+  };
+  for (const [name, type] of [['fd_read', EVENTTYPE_FD_READ], ['fd_write', EVENTTYPE_FD_WRITE]]) {
+    const original = wasi[name];
+    wasi[name] = (fd, ...rest) => {
+      for (;;) {
+        const errno = original(fd, ...rest);
+        if (errno !== ERRNO_AGAIN || nonblocking.has(fd)) return errno;
+        const polled = waitFor(fd, type);
+        if (polled !== 0) return polled;
+      }
+    };
+  }
+  const setFlags = wasi.fd_fdstat_set_flags;
+  wasi.fd_fdstat_set_flags = (fd, flags) => {
+    const errno = setFlags(fd, flags);
+    if (errno === 0) (flags & FDFLAGS_NONBLOCK ? nonblocking.add(fd) : nonblocking.delete(fd));
+    return errno;
+  };
+  const pathOpen = wasi.path_open;
+  wasi.path_open = (fd, dirflags, p, n, oflags, base, inheriting, fdflags, out) => {
+    const errno = pathOpen(fd, dirflags, p, n, oflags, base, inheriting, fdflags, out);
+    if (errno === 0) {
+      const opened = new DataView(getMemory().buffer).getUint32(out, true);
+      (fdflags & FDFLAGS_NONBLOCK ? nonblocking.add(opened) : nonblocking.delete(opened));
+    }
+    return errno;
+  };
+}
+
 // Wrap the WASI imports: confine paths to their mounts, and have read-only
 // preopens drop their write rights before the guest's first WASI call (no
 // guest code can touch a file earlier).
@@ -216,6 +272,7 @@ function wrapImports(imports, mounts, getMemory) {
     }
   };
   confine(wasi, mounts.map((mount) => realpathSync(mount.host)), getMemory);
+  keepBlocking(wasi, getMemory);
   let restricted = false;
   const wrapped = {};
   for (const [name, fn] of Object.entries(wasi)) {
