@@ -16,19 +16,22 @@ from conftest import wasi_lsp
 
 
 @pytest.fixture(scope="session")
-def compiled_aot() -> Path:
-    """The shared cache's AOT directory, compiled if it was not yet."""
-    from wasi_lsp import cache
+def compiled_aot() -> tuple[Path, Path]:
+    """The shared cache's artifact and record for the pinned runtime, compiled if they were not yet."""
+    from wasi_lsp import aot
+    from wasi_lsp.runtime import PINNED_SHA256
 
     wasi_lsp("runtime", "compile", check=True)
-    return cache.cache_root() / "aot"
+    return aot.artifact_paths(PINNED_SHA256)
 
 
 @pytest.fixture
 def fresh_cache(tmp_path, compiled_aot, monkeypatch) -> Path:
-    """An empty ``WASI_LSP_CACHE_DIR`` (set for ``wasi_lsp()`` calls) holding only the compiled runtime."""
+    """An empty ``WASI_LSP_CACHE_DIR`` (set for ``wasi_lsp()`` calls) holding only the compiled pinned runtime."""
     root = tmp_path / "cache"
-    shutil.copytree(compiled_aot, root / "aot", ignore=shutil.ignore_patterns(".*"))
+    (root / "aot").mkdir(parents=True)
+    for path in compiled_aot:
+        shutil.copy2(path, root / "aot" / path.name)
     monkeypatch.setenv("WASI_LSP_CACHE_DIR", str(root))
     return root
 

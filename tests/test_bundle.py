@@ -16,7 +16,6 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -94,6 +93,8 @@ attempt("mkdir_in_env", lambda: os.mkdir("/wasi-lsp/env/newdir"))
 attempt("unlink_in_guest", lambda: os.remove("/wasi-lsp/guest/probe.py"))
 attempt("write_tmp", lambda: open("/tmp/scratch.txt", "w").write("x"))
 attempt("read_workspace", lambda: open("/workspace/notes.txt").read())
+results["access"] = [os.access("/workspace/notes.txt", os.R_OK), os.access("/workspace/notes.txt", os.W_OK),
+                     os.access("/wasi-lsp/guest/probe.py", os.R_OK), os.access("/wasi-lsp/guest/probe.py", os.W_OK)]
 results["cwd"] = os.getcwd()
 results["dont_write_bytecode"] = sys.flags.dont_write_bytecode
 results["probe_cached"] = __spec__.cached
@@ -265,6 +266,8 @@ def test_mounts_are_read_only_and_only_what_the_listing_says(probe, node_modules
     assert results["unlink_in_guest"] == "EPERM"
     assert results["write_tmp"] == "ok"
     assert results["read_workspace"] == "ok"
+    # access() follows the mount's rights: the workspace is writable, extension mounts are not.
+    assert results["access"] == [True, True, True, False]
     assert results["cwd"] == "/workspace"
     assert results["dont_write_bytecode"] == 1
     # stdin arrives through blocking reads, whole and in order, then EOF.
@@ -342,6 +345,16 @@ def test_unknown_server_module_is_one_clear_error(tmp_path, node_modules):
     proc = _build(project, tmp_path / "ext")
     assert proc.returncode == 2
     assert "cannot find the module 'nowhere_server'" in proc.stderr
+
+
+def test_a_secret_in_the_server_code_stops_packaging(tmp_path, node_modules):
+    token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"  # built here so this file holds no token
+    project = _project(tmp_path / "p", "tiny_server:server", PYGLS,
+                       {"tiny_server.py": TINY_SERVER + f"\nTOKEN = {token!r}\n"}, publisher='"x"', languages='["tiny"]')
+    proc = _build(project, tmp_path / "ext", "--vsix")
+    assert proc.returncode == 2
+    assert "secret scan of the server code failed" in proc.stderr and "GitHub" in proc.stderr
+    assert not list(tmp_path.glob("*.vsix"))
 
 
 def test_missing_node_names_the_fix(tmp_path, node_modules):

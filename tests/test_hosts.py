@@ -81,6 +81,36 @@ def test_stdin_stdout_stream_interactively(host, tmp_path):
         proc.wait()
 
 
+SELECT_THEN_READ = """
+import os, select
+print(select.select([0], [], [], 0.2)[0], flush=True)
+for _ in range(3):
+    print(repr(os.read(0, 100)), flush=True)
+"""
+
+
+def test_stdin_stays_blocking_after_select(host, tmp_path):
+    """A select on stdin (a language server's idle wait) must not turn later reads into EAGAIN."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wasi_lsp", "run", "--host", host, "--no-project", "--", "-c", SELECT_THEN_READ],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
+    )
+    lines: queue.Queue[bytes] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    try:
+        assert lines.get(timeout=120) == b"[]\n"  # nothing written yet: the select timed out
+        for text in ("one", "two"):
+            proc.stdin.write(f"{text}\n".encode())
+            proc.stdin.flush()
+            assert lines.get(timeout=30) == f"b'{text}\\n'\n".encode()
+        proc.stdin.close()
+        assert lines.get(timeout=30) == b"b''\n"
+        assert proc.wait(timeout=30) == 0, proc.stderr.read()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_host_environment_does_not_leak(host, tmp_path):
     code = "import os; print(os.environ.get('WASI_LSP_TEST_VAR'), os.environ.get('PATH'))"
     proc = run(host, "--", "-c", code, cwd=tmp_path, env={"WASI_LSP_TEST_VAR": "host-value"})

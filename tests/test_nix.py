@@ -177,10 +177,9 @@ def test_wrapper_script_quotes_like_shlex():
 
 def wasi_lsp_command(spec: RunSpec, wasmtime: str) -> list[str]:
     """The command ``WasmtimeCli.run`` starts for ``spec`` (a .wasm, not its precompiled form)."""
-    from wasi_lsp.hosts.wasmtime_cli import read_only_namespace, wasmtime_argv
+    from wasi_lsp.hosts.wasmtime_cli import full_command
 
-    prefix = read_only_namespace(spec.mounts) if any(m.read_only for m in spec.mounts) else []
-    return prefix + wasmtime_argv(spec, wasmtime)
+    return full_command(spec, wasmtime)
 
 
 def _spec(mounts: list[Mount], env: dict[str, str]) -> RunSpec:

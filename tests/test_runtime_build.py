@@ -141,6 +141,20 @@ def test_manifest_records_inputs_and_matches_outputs(built):
 
 
 @runtime_build_only
+def test_build_date_is_pinned_not_the_day_of_the_build(built):
+    proc = wasi_lsp("run", "--runtime", "built:3.11", "--", "-c", "import sys; print(sys.version)", check=True)
+    assert proc.stdout.startswith("3.11.2 (main, Feb  8 2023, 00:00:00)"), proc.stdout
+
+
+@runtime_build_only
+def test_two_builds_from_the_same_inputs_are_identical(built):
+    if not built.get("reproducible"):
+        pytest.skip("built without --verify-reproducible, so there is no second build to compare")
+    assert built["reproducible"]["second_outputs"] == built["outputs"]
+    assert built["reproducible"]["identical"] is True
+
+
+@runtime_build_only
 def test_a_second_build_with_the_same_inputs_is_skipped(built):
     started = time.monotonic()
     proc = wasi_lsp("runtime", "build", check=True)
@@ -282,6 +296,18 @@ def test_snapshot_refuses_other_mounts(snap, tmp_path):
     code, out, err = embedded.run_captured(unchecked)
     assert code == 70 and "ran" not in out
     assert re.search(r"mount 1 is .* but was .* when the snapshot was made", err), err
+
+
+@runtime_build_only
+def test_a_preload_that_leaves_a_file_open_is_refused(built, tmp_path):
+    from wasi_lsp import sandbox
+
+    (tmp_path / "leaky.py").write_text("handle = open(__file__)\n")
+    grants = _grants([f"{tmp_path}:ro"])
+    grants.prepend = [str(tmp_path)]
+    spec, _ = sandbox.build(grants, [])
+    with pytest.raises(WasiLspError, match="descriptor \\d+ is still open after the preloads"):
+        snapshot.create(spec, ["leaky"], say=lambda text: None)
 
 
 @runtime_build_only

@@ -33,7 +33,11 @@ def sandbox_options(parser: argparse.ArgumentParser) -> None:
                    help="print what the guest is granted, then exit")
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: Commands defined in this module; starting one of them imports no other command module.
+BUILTIN_COMMANDS = ("run", "serve", "env", "runtime")
+
+
+def build_parser(*, with_command_modules: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wasi-lsp",
         description="Run, serve and test Python language servers on WASI Python.",
@@ -72,8 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
         p = runtime_sub.add_parser(name, help=text)
         _import(module).add_arguments(p)
         p.set_defaults(command_module=module)
-    for module in COMMAND_MODULES:
-        _import(module).add_parser(sub)
+    if with_command_modules:  # about 100 ms of imports that `run` and `serve` do not need
+        for module in COMMAND_MODULES:
+            _import(module).add_parser(sub)
     return parser
 
 
@@ -90,7 +95,7 @@ def _import(name: str):
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser()
+    parser = build_parser(with_command_modules=not (argv and argv[0] in BUILTIN_COMMANDS))
     options = parser.parse_args(argv)
     try:
         if getattr(options, "command_module", None):

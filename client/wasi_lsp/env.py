@@ -146,7 +146,7 @@ def _install(requirements: list[str], runtime: Runtime, staging: Path, *, quiet:
         proc = subprocess.run(args, capture_output=True, text=True)
         if proc.returncode == 0:
             break
-        missing = [name for name in map(_canon, _missing_pure(proc.stderr)) if name not in built]
+        missing = [name for name in map(_canon, _missing_pure(proc.stderr + proc.stdout)) if name not in built]  # pip lists them on stdout
         if not missing:
             raise _pip_error(requirements, runtime, proc.stderr)
         report, native_stderr = _native_resolution(requirements)

@@ -61,7 +61,7 @@ LIBRARIES = {
     },
 }
 
-TOOLCHAIN = ("clang", "lld", "wasi-libc", "libclang-rt-dev-wasm32", "python3.11", "dpkg-dev")
+TOOLCHAIN = ("clang", "lld", "llvm", "wasi-libc", "libclang-rt-dev-wasm32", "python3.11", "make", "dpkg-dev")
 
 #: CPython 3.11.2's release day: every timestamp the build embeds is this one.
 SOURCE_DATE_EPOCH = "1675814400"
@@ -268,6 +268,7 @@ def collect_inputs(recipe: dict, source: dict, libraries: dict, toolchain: dict[
         "entry_point": {"file": f"scripts/runtime/{ENTRY_SOURCE}", "sha256": cache.file_sha256(entry)},
         "omitted_from_lib": list(OMIT_LIB),
         "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
+        "build_date": "Modules/getbuildinfo.c DATE/TIME pinned to SOURCE_DATE_EPOCH",
     }
 
 
@@ -318,11 +319,25 @@ def make_sysroot(work: Path, log: Path) -> Path:
     return sysroot
 
 
+def pin_build_date(getbuildinfo: Path) -> None:
+    """``sys.version`` shows __DATE__/__TIME__, and clang 14 ignores SOURCE_DATE_EPOCH for them."""
+    stamp = time.gmtime(int(SOURCE_DATE_EPOCH))
+    date = f"{time.strftime('%b', stamp)} {stamp.tm_mday:2d} {stamp.tm_year}"
+    text = getbuildinfo.read_text()
+    for macro, value in (("DATE", date), ("TIME", time.strftime("%H:%M:%S", stamp))):
+        old = f"#define {macro} __{macro}__"
+        if old not in text:
+            raise WasiLspError(f"{getbuildinfo} has no '{old}' to pin", fix="update pin_build_date for this CPython")
+        text = text.replace(old, f'#define {macro} "{value}"')
+    getbuildinfo.write_text(text)
+
+
 def compile_tree(recipe: dict, work: Path, log: Path, jobs: int) -> Path:
     """Extract, configure and make in ``work``; return the build directory."""
     sysroot = make_sysroot(work, log)
     src = extract(recipe, work)
     shutil.copyfile(entry_dir() / ENTRY_SOURCE, src / "Programs" / "python.c")
+    pin_build_date(src / "Modules" / "getbuildinfo.c")
     build = work / "build"
     shutil.rmtree(build, ignore_errors=True)
     build.mkdir()

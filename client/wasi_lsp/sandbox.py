@@ -115,10 +115,22 @@ def translate_args(args: list[str], mounts: list[Mount], cwd: Path) -> list[str]
             script_seen = True
             candidate = (cwd / arg)
             if candidate.is_file() and guest_path(candidate, tuple(mounts)) is None:
-                mounts.append(Mount(candidate.resolve().parent, candidate.resolve().parent.as_posix(), read_only=True))
+                mounts.append(_script_mount(candidate.resolve().parent, mounts))
         out.extend(_paths([arg], mounts, cwd))
         i += 1
     return out
+
+
+#: Where a script's directory goes when its own path would cover a mount wasi-lsp makes.
+GUEST_SCRIPT_DIR = "/wasi-lsp/script"
+
+
+def _script_mount(directory: Path, mounts: list[Mount]) -> Mount:
+    """Mount a script's directory read-only, at its own path unless that would hide
+    another mount (a script in host ``/tmp`` must not replace the private scratch ``/tmp``)."""
+    same = directory.as_posix()
+    covers = any(m.guest == same or m.guest.startswith(same.rstrip("/") + "/") for m in mounts)
+    return Mount(directory, GUEST_SCRIPT_DIR if covers else same, read_only=True)
 
 
 def _paths(args: list[str], mounts: list[Mount], cwd: Path) -> list[str]:

@@ -44,6 +44,14 @@ def run(options) -> int:
             "--dir has no meaning in a bundle: VS Code mounts only the extension and the workspace folder",
             fix="drop --dir; ship data the server needs inside its package",
         )
+    ignored = [flag for flag, value in (("--host", options.host), ("--max-memory", options.max_memory),
+                                        ("--timeout", options.timeout), ("--print-capabilities", options.print_capabilities))
+               if value]
+    if ignored:
+        raise WasiLspError(
+            f"{', '.join(ignored)} has no meaning in a bundle: VS Code's WASI host runs it, with its own limits",
+            fix=f"drop {', '.join(ignored)}",
+        )
     grants = grants_from(options, project, guest_requirements(server))
     manifest = vscode.manifest_from(project, server, options.extension_version or _project_version(project))
     args = server_args(server, grants, [])

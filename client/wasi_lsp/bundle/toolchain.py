@@ -74,11 +74,11 @@ def ensure_toolchain() -> Path:
     return final
 
 
-def run_node(args: list[str], *, what: str, cwd: Path | None = None) -> str:
+def run_node(args: list[str], *, what: str, cwd: Path | None = None, fix: str | None = None) -> str:
     """Run ``node ARGS``; a failure is one error naming the step."""
     proc = subprocess.run([node(), *args], cwd=cwd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise WasiLspError(f"{what} failed (exit {proc.returncode}):\n{(proc.stdout + proc.stderr)[-3000:]}")
+        raise WasiLspError(f"{what} failed (exit {proc.returncode}):\n{(proc.stdout + proc.stderr)[-3000:]}", fix=fix)
     return proc.stdout
 
 

@@ -227,7 +227,7 @@ def build(*, server: str, target_args: list[str], requirements: list[str], runti
     with tempfile.TemporaryDirectory() as tmp:
         launch_file = Path(tmp) / "launch.json"
         launch_file.write_text(json.dumps(launch(manifest, runtime, target_args, extra_env)))
-        for name in ("build.mjs", "src"):
+        for name in ("build.mjs", "secrets.mjs", "src"):
             source = toolchain.TEMPLATE / name
             if source.is_dir():
                 shutil.copytree(source, tools / name, dirs_exist_ok=True)
@@ -253,10 +253,20 @@ def dir_dump(tools: Path, folder: Path) -> Path:
     return listing
 
 
+def scan_secrets(tools: Path, out: Path) -> None:
+    """vsce's secret rules over what the author wrote; third-party files and python.wasm are not scanned."""
+    own = [out / "package.json", out / "README.md", *sorted((out / "dist").rglob("*.js"))]
+    own += [p for p in sorted((out / "wasm" / "guest").rglob("*")) if p.is_file() and p.suffix != ".pyc"]
+    toolchain.run_node([str(tools / "secrets.mjs"), *map(str, own)], what="secret scan of the server code",
+                       fix="remove the secret from the server's files; a published extension is public")
+
+
 def package_vsix(tools: Path, out: Path, manifest: Manifest) -> Path:
     vsix = out.parent / f"{manifest.name}-{manifest.version}.vsix"
     script = toolchain.bin_script(tools, "@vscode/vsce", "vsce")
-    flags = ["--no-dependencies", "--skip-license", "--allow-missing-repository", "--out", str(vsix)]
+    scan_secrets(tools, out)
+    flags = ["--no-dependencies", "--skip-license", "--allow-missing-repository", "--allow-package-all-secrets",
+             "--out", str(vsix)]
     if manifest.license:
         flags.remove("--skip-license")
     if manifest.repository:

@@ -60,13 +60,18 @@ class WasmtimeCli:
         wasmtime = find_wasmtime()
         if wasmtime is None:
             raise WasiLspError("no wasmtime binary found", fix=INSTALL_FIX)
-        prefix = read_only_namespace(spec.mounts) if any(m.read_only for m in spec.mounts) else []
-        command = prefix + wasmtime_argv(spec, wasmtime, precompiled=precompiled(spec, wasmtime))
+        command = full_command(spec, wasmtime, precompiled=precompiled(spec, wasmtime))
         # A trap would otherwise come with a Rust backtrace of wasmtime itself.
         env = {**os.environ, "RUST_BACKTRACE": "0"}
         if spec.limits.timeout:
             return _run_with_timeout(command, env, spec.limits.timeout)
         return subprocess.run(command, env=env).returncode
+
+
+def full_command(spec: RunSpec, wasmtime: str = "wasmtime", *, precompiled: Path | None = None) -> list[str]:
+    """What :meth:`WasmtimeCli.run` starts: the read-only namespace (when needed), then wasmtime."""
+    prefix = read_only_namespace(spec.mounts) if any(m.read_only for m in spec.mounts) else []
+    return prefix + wasmtime_argv(spec, wasmtime, precompiled=precompiled)
 
 
 def wasmtime_argv(spec: RunSpec, wasmtime: str = "wasmtime", *, precompiled: Path | None = None) -> list[str]:

@@ -38,7 +38,7 @@ def _content_length(header: bytes) -> tuple[int | None, str | None]:
             return None, f"malformed header line {line[:80]!r}"
         if name.strip().lower() == "content-length":
             value = value.strip()
-            if not value.isdigit():
+            if not (value.isascii() and value.isdigit()):  # '²'.isdigit() is True, int('²') fails
                 return None, f"Content-Length {value[:40]!r} is not a non-negative integer"
             length = int(value)
     if length is None:

@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 from wasi_lsp_guest.cooperative.scheduler import SCHEDULER
 from wasi_lsp_guest.pygls_adapter.channel import INTERNAL_ERROR, Channel, ClientGone, Writer, note
+from wasi_lsp_guest.pygls_adapter.gate import Gate
 
 
 @dataclass
@@ -72,7 +73,13 @@ def _keep_stdout_for_lsp() -> None:
 
 
 def _handler(binding: Binding, channel: Channel) -> Callable[[dict], None]:
+    gate = Gate()
+
     def handle(message: dict) -> None:
+        refused = gate.check(message)
+        if refused is not None:
+            channel.reject(message, *refused)
+            return
         try:
             structured = binding.structure(message)
         except Exception as error:

@@ -72,7 +72,7 @@ function mountsOf(options) {
 
 const { options } = created;
 const wasmUri = created.module.compiledFrom;
-const control = new SharedArrayBuffer(8);
+const control = new SharedArrayBuffer(32);
 const data = new SharedArrayBuffer(64 * 1024);
 const worker = new Worker(join(here, 'worker.mjs'), {
 	workerData: {
@@ -113,12 +113,21 @@ function serve() {
 		}
 	}
 	wanted = 0;
+	publish();
 	Atomics.store(controlView, 1, n);
 	Atomics.store(controlView, 0, 1);
 	Atomics.notify(controlView, 0);
 }
-process.stdin.on('data', (chunk) => { pending.push(new Uint8Array(chunk)); serve(); });
-process.stdin.on('end', () => { ended = true; serve(); });
+/** Tell the guest's poll_oneoff what stdin holds now (slots 3, 4) and wake it (slot 2). */
+function publish() {
+	const available = pending.reduce((sum, chunk) => sum + chunk.length, 0);
+	Atomics.store(controlView, 3, Math.min(available, 2 ** 30));
+	Atomics.store(controlView, 4, ended ? 1 : 0);
+	Atomics.add(controlView, 2, 1);
+	Atomics.notify(controlView, 2);
+}
+process.stdin.on('data', (chunk) => { pending.push(new Uint8Array(chunk)); publish(); serve(); });
+process.stdin.on('end', () => { ended = true; publish(); serve(); });
 
 worker.on('message', (message) => {
 	if (message.kind === 'read') {

@@ -41,7 +41,22 @@ class ListedFile extends File {
 	}
 }
 
-const DENY = () => wasi.ERRNO_PERM;
+// Directory rights, as wasm-wasi-core grants them: everything on writable
+// mounts, everything but writing on read-only ones. (wasi-libc's access()
+// checks them, so R_OK/W_OK answers depend on it.)
+const ALL_RIGHTS = Object.keys(wasi).filter((key) => key.startsWith('RIGHTS_')).reduce((all, key) => all | BigInt(wasi[key]), 0n);
+const WRITE_RIGHTS = ['FD_WRITE', 'FD_DATASYNC', 'FD_ALLOCATE', 'FD_FILESTAT_SET_SIZE', 'FD_FILESTAT_SET_TIMES',
+	'PATH_CREATE_DIRECTORY', 'PATH_CREATE_FILE', 'PATH_FILESTAT_SET_SIZE', 'PATH_FILESTAT_SET_TIMES', 'PATH_LINK_SOURCE',
+	'PATH_LINK_TARGET', 'PATH_REMOVE_DIRECTORY', 'PATH_RENAME_SOURCE', 'PATH_RENAME_TARGET', 'PATH_SYMLINK',
+	'PATH_UNLINK_FILE'].reduce((all, name) => all | BigInt(wasi[`RIGHTS_${name}`]), 0n);
+
+function directoryStat(readOnly) {
+	const fdstat = new wasi.Fdstat(wasi.FILETYPE_DIRECTORY, 0);
+	fdstat.fs_rights_base = fdstat.fs_rights_inherited = readOnly ? ALL_RIGHTS & ~WRITE_RIGHTS : ALL_RIGHTS;
+	return { ret: wasi.ERRNO_SUCCESS, fdstat };
+}
+// The shim reports no rights at all, which makes access() deny everything.
+OpenDirectory.prototype.fd_fdstat_get = () => directoryStat(false);
 
 /** Applies VS Code's read-only rules to an open directory class. */
 function readOnly(Base) {
@@ -61,6 +76,7 @@ function readOnly(Base) {
 			}
 			return opened;
 		}
+		fd_fdstat_get() { return directoryStat(true); }
 		fd_write() { return { ret: wasi.ERRNO_PERM, nwritten: 0 }; }
 		path_create_directory() { return wasi.ERRNO_PERM; }
 		path_link() { return wasi.ERRNO_PERM; }
@@ -142,6 +158,86 @@ class PostedOutput extends Fd {
 	}
 }
 
+// ---- poll_oneoff: clocks and fd readiness, as select() needs -------------------
+
+// control[2] changes whenever the main thread's stdin buffer does; control[3] is
+// the bytes it holds, control[4] is 1 once stdin has ended.
+const SUBSCRIPTION = 48;
+const EVENT = 32;
+
+function now(clock) {
+	return clock === wasi.CLOCKID_REALTIME ? BigInt(Date.now()) * 1000000n : BigInt(Math.round(performance.now() * 1e6));
+}
+
+/**
+ * The shim supports one clock subscription only (and spins); VS Code's host
+ * also answers fd_read on pipes from the bytes available, so a guest may use
+ * select() on stdin. Pipes report readable with data or at end of input;
+ * every other descriptor is always ready, as regular files are.
+ */
+function pollOneoff(inPtr, outPtr, count, neventsPtr) {
+	const view = new DataView(runtime.inst.exports.memory.buffer);
+	const subscriptions = [];
+	for (let i = 0; i < count; i++) {
+		const base = inPtr + i * SUBSCRIPTION;
+		const sub = { userdata: view.getBigUint64(base, true), tag: view.getUint8(base + 8) };
+		if (sub.tag === wasi.EVENTTYPE_CLOCK) {
+			const clock = view.getUint32(base + 16, true);
+			const timeout = view.getBigUint64(base + 24, true);
+			const absolute = (view.getUint16(base + 40, true) & wasi.SUBCLOCKFLAGS_SUBSCRIPTION_CLOCK_ABSTIME) !== 0;
+			sub.clock = clock;
+			sub.deadline = absolute ? timeout : now(clock) + timeout;
+		} else {
+			sub.fd = view.getUint32(base + 16, true);
+		}
+		subscriptions.push(sub);
+	}
+	for (;;) {
+		const version = Atomics.load(control, 2);
+		const events = [];
+		for (const sub of subscriptions) {
+			if (sub.tag === wasi.EVENTTYPE_CLOCK) {
+				continue;
+			}
+			if (sub.tag === wasi.EVENTTYPE_FD_READ && sub.fd === 0) {
+				const available = Atomics.load(control, 3);
+				const ended = Atomics.load(control, 4) === 1;
+				if (available > 0 || ended) {
+					events.push({ sub, nbytes: BigInt(available), hangup: ended && available === 0 });
+				}
+			} else {
+				events.push({ sub, nbytes: 0n, hangup: false });
+			}
+		}
+		let wait = Infinity;
+		for (const sub of subscriptions) {
+			if (sub.tag === wasi.EVENTTYPE_CLOCK) {
+				const left = sub.deadline - now(sub.clock);
+				if (left <= 0n) {
+					events.push({ sub, nbytes: 0n, hangup: false });
+				} else {
+					wait = Math.min(wait, Number(left / 1000000n) + 1);
+				}
+			}
+		}
+		if (events.length > 0) {
+			events.forEach(({ sub, nbytes, hangup }, i) => {
+				const base = outPtr + i * EVENT;
+				new Uint8Array(view.buffer, base, EVENT).fill(0);
+				view.setBigUint64(base, sub.userdata, true);
+				view.setUint16(base + 8, 0, true);
+				view.setUint8(base + 10, sub.tag);
+				view.setBigUint64(base + 16, nbytes, true);
+				view.setUint16(base + 24, hangup ? wasi.EVENTRWFLAGS_FD_READWRITE_HANGUP : 0, true);
+			});
+			view.setUint32(neventsPtr, events.length, true);
+			return wasi.ERRNO_SUCCESS;
+		}
+		// Sleep until stdin changes or the nearest clock is due.
+		Atomics.wait(control, 2, version, wait === Infinity ? undefined : wait);
+	}
+}
+
 // ---- the process ------------------------------------------------------------
 
 const preopens = [];
@@ -179,6 +275,7 @@ const fds = [new BlockingStdin(), new PostedOutput('stdout'), new PostedOutput('
 const env = Object.entries(workerData.env).map(([key, value]) => `${key}=${value}`);
 // debug must be off explicitly: the shim logs to stdout, which is the LSP stream.
 const runtime = new WASI([workerData.programName, ...workerData.args], env, fds, { debug: false });
+runtime.wasiImport.poll_oneoff = pollOneoff;
 const module = await WebAssembly.compile(readFileSync(workerData.wasm));
 const instance = await WebAssembly.instantiate(module, { wasi_snapshot_preview1: runtime.wasiImport });
 let code;

@@ -1,0 +1,162 @@
+"""``wasi-lsp pytest``: fixture projects and real registry projects, run by pytest inside WASI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, wasi_lsp
+
+PROJECTS = REPO / "tests" / "projects"
+
+
+def copy_project(name: str, tmp_path: Path) -> Path:
+    """A fresh copy, so that .pytest_cache and reports never land in the repository."""
+    target = tmp_path / name
+    shutil.copytree(PROJECTS / name, target)
+    return target
+
+
+def run_pytest(project: Path, *pytest_args: str, options: tuple[str, ...] = (), cwd: Path | None = None):
+    return wasi_lsp("pytest", "--env", f"FIXTURE_ROOT={project}", *options, str(project), "--", *pytest_args,
+                    cwd=cwd or project, timeout=900)
+
+
+def test_src_layout_passes_and_skips_impure_dependency_in_one_line(tmp_path):
+    project = copy_project("srclayout", tmp_path)
+    proc = run_pytest(project, "-k", "not fails_on_purpose", "-p", "no:randomly")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = [l for l in proc.stderr.splitlines() if "ujson" in l and "no pure-Python wheel" in l]
+    assert lines == ["wasi-lsp: ujson: ujson has no pure-Python wheel; skipped"], proc.stderr
+    assert "4 passed" in proc.stdout and "2 wasi-impossible" in proc.stdout, proc.stdout
+    assert "WASI-IMPOSSIBLE tests/test_srcpkg.py::test_needs_a_subprocess - WASI lacks subprocesses" in proc.stdout
+    assert "WASI-IMPOSSIBLE tests/test_srcpkg.py::test_needs_a_socket - WASI lacks sockets" in proc.stdout
+    assert (project / ".pytest_cache" / "v" / "fixture" / "value").read_text().strip() == "42"
+
+
+def test_strict_refuses_a_dependency_without_pure_wheel(tmp_path):
+    project = copy_project("srclayout", tmp_path)
+    proc = run_pytest(project, options=("--strict",))
+    assert proc.returncode == 2
+    assert "ujson has no pure-Python wheel" in proc.stderr and "--strict" in proc.stderr
+    assert "test session starts" not in proc.stdout
+
+
+def test_failing_test_exit_code_and_k_selection(tmp_path):
+    project = copy_project("srclayout", tmp_path)
+    proc = run_pytest(project, "-q", "-k", "fails_on_purpose or double")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "1 failed, 1 passed, 5 deselected" in proc.stdout
+    assert "assert 4 == 5" in proc.stdout
+
+
+def test_wasi_impossible_tests_count_as_failures_under_strict(tmp_path):
+    project = copy_project("srclayout", tmp_path)
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(', "ujson"', ""))  # --strict would refuse it first
+    proc = run_pytest(project, "-q", "-k", "socket or double", options=("--strict",))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "1 failed, 1 passed" in proc.stdout
+    assert "WASI-IMPOSSIBLE tests/test_srcpkg.py::test_needs_a_socket - WASI lacks sockets" in proc.stdout
+
+
+def test_junitxml_lands_on_the_host_inside_and_outside_the_project(tmp_path):
+    project = copy_project("srclayout", tmp_path)
+    outside = tmp_path / "reports" / "junit.xml"
+    proc = run_pytest(project, "-q", "-k", "double or socket", f"--junitxml={outside}")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    suite = ET.parse(outside).getroot().find("testsuite")
+    assert suite.get("tests") == "2" and suite.get("skipped") == "1"
+    skipped = [s.get("message") for s in ET.parse(outside).getroot().iter("skipped")]
+    assert skipped and skipped[0].startswith("WASI lacks sockets")
+    proc = run_pytest(project, "-q", "-k", "double", "--junitxml", "out/relative.xml")
+    assert proc.returncode == 0
+    assert ET.parse(project / "out" / "relative.xml").getroot().find("testsuite").get("tests") == "1"
+
+
+def test_flat_layout_and_namespace_package(tmp_path):
+    project = copy_project("flatlayout", tmp_path)
+    proc = run_pytest(project, "-q")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "2 passed" in proc.stdout
+    assert "test requirements from tests/requirements.txt: pytest" in proc.stderr
+
+
+def test_source_copy_wins_over_the_registry_copy(tmp_path):
+    project = copy_project("shadowed", tmp_path)
+    proc = run_pytest(project, "-q")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "2 passed" in proc.stdout
+
+
+def test_pth_editable_install_in_the_guest_site_dir(tmp_path):
+    project = copy_project("editable", tmp_path)
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    # setuptools' own PEP 660 hook: the editable wheel pip would install for `pip install -e helper`.
+    built = subprocess.run(
+        [sys.executable, "-c", "import sys; from setuptools import build_meta as b; print(b.build_editable(sys.argv[1]))",
+         str(wheels)],
+        cwd=project / "helper", capture_output=True, text=True, check=True,
+    ).stdout.strip().splitlines()[-1]
+    wheel = wheels / built
+    import zipfile
+
+    assert any(name.endswith(".pth") for name in zipfile.ZipFile(wheel).namelist())
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + f'\n[tool.wasi-lsp]\ntest-requirements = ["pytest", "{wheel}"]\n')
+    proc = run_pytest(project, "-q")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 passed" in proc.stdout
+
+
+# --- real projects, from their registry sdists -------------------------------------------------
+
+REGISTRY_PROJECTS = {
+    # name==version: (test directory inside the sdist, expected summary fragments)
+    "iniconfig==2.3.1": ("testing", ["54 passed"]),
+    "pluggy==1.7.0": ("testing", ["219 passed"]),
+    "packaging==26.3": ("tests", [" passed", "1 xfailed"]),
+    "more-itertools==11.2.1": ("tests", [" passed", "10 wasi-impossible"]),
+}
+SLOW = {"packaging==26.3", "more-itertools==11.2.1"}
+
+
+def sdist_project(requirement: str, tmp_path: Path) -> Path:
+    """The project's sdist from the registry (cached), unpacked fresh."""
+    from wasi_lsp import cache
+
+    downloads = cache.cache_dir("test-sdists")
+    name, version = requirement.split("==")
+    stem = f"{name.replace('-', '_')}-{version}"
+    archives = [p for p in downloads.glob("*.tar.gz") if p.name.lower().startswith(stem.lower())]
+    if not archives:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps",
+                        "--disable-pip-version-check", "-q", "-d", str(downloads), requirement], check=True)
+        archives = [p for p in downloads.glob("*.tar.gz") if p.name.lower().startswith(stem.lower())]
+    with tarfile.open(archives[0]) as tar:
+        tar.extractall(tmp_path, filter="data")
+    return next(p for p in tmp_path.iterdir() if p.is_dir() and p.name.lower().startswith(stem.lower()))
+
+
+@pytest.mark.parametrize(
+    "requirement",
+    [pytest.param(r, marks=pytest.mark.slow) if r in SLOW else r for r in REGISTRY_PROJECTS],
+)
+def test_registry_project_suite_is_green(requirement, tmp_path):
+    project = sdist_project(requirement, tmp_path)
+    test_dir, expected = REGISTRY_PROJECTS[requirement]
+    assert any((project / test_dir).glob("test_*.py")), "the sdist must ship its tests"
+    proc = wasi_lsp("pytest", str(project), "--", "-q", "-p", "no:cacheprovider", cwd=tmp_path, timeout=1800)
+    summary = proc.stdout.strip().splitlines()[-1]
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    assert "failed" not in summary and "error" not in summary, summary
+    for fragment in expected:
+        assert fragment in summary, summary
