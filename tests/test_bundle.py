@@ -149,8 +149,8 @@ def probe(tmp_path_factory, node_modules) -> Path:
     return base
 
 
-def _standin(bundle: Path, workspace: Path, node_modules: Path, *, input: bytes = b"", launch=False):
-    args = ["node", str(STANDIN), *(["--print-launch"] if launch else []), str(bundle), str(workspace)]
+def _standin(bundle: Path, workspace: Path, node_modules: Path, *, input: bytes = b"", flags=()):
+    args = ["node", str(STANDIN), *flags, str(bundle), str(workspace)]
     return subprocess.run(args, input=input, capture_output=True, timeout=300,
                           env={**os.environ, "WASI_LSP_NODE_MODULES": str(node_modules)})
 
@@ -220,9 +220,11 @@ def test_vsix_holds_the_extension(tiny):
 # ---- the extension's calls into VS Code ----------------------------------------------------------
 
 
-def test_extension_calls_wasm_wasi_core_as_documented(tiny, node_modules):
+@pytest.mark.parametrize("entry", ["main", "browser"])
+def test_extension_calls_wasm_wasi_core_as_documented(tiny, node_modules, entry):
     workspace = tiny / "project"
-    proc = _standin(tiny / "ext", workspace, node_modules, launch=True)
+    flags = ["--print-launch", *(["--browser"] if entry == "browser" else [])]
+    proc = _standin(tiny / "ext", workspace, node_modules, flags=flags)
     assert proc.returncode == 0, proc.stderr.decode()
     calls = json.loads(proc.stdout)["calls"]
     names = [c["call"] for c in calls]
@@ -439,7 +441,7 @@ async def test_rstls_diagnostics(rstls):
         (18, 8, 17, 'Undefined substitution referenced: "missing".'),
         (18, 37, 44, 'Unknown target name: "nowhere".'),
         (22, 4, 32, "Unexpected indentation."),
-        (24, 14, 21, "undefined label: 'nolabel' [ref.ref]"),
+        (24, 13, 20, "undefined label: 'nolabel' [ref.ref]"),
     ]
     assert list(rstls.diagnostics["file:///workspace/index.rst"]) == []
 

@@ -117,6 +117,24 @@ def test_pth_editable_install_in_the_guest_site_dir(tmp_path):
     assert "1 passed" in proc.stdout
 
 
+def test_check_reports_per_dependency_and_suggests_the_classifier(tmp_path):
+    flat = copy_project("flatlayout", tmp_path)
+    proc = wasi_lsp("check", "--json", "--env", f"FIXTURE_ROOT={flat}", str(flat), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["compatible"] and "Environment :: WebAssembly :: WASI" in report["suggestion"]
+    assert report["suite"]["passed"] == 2 and report["suite"]["exit_code"] == 0
+    assert [r["name"] for r in report["rows"]] == ["wasi-lsp-fixture-flat", "pytest"]
+    assert report["rows"][0]["modules"] == ["flatpkg"]
+
+    src = copy_project("srclayout", tmp_path)
+    proc = wasi_lsp("check", "--env", f"FIXTURE_ROOT={src}", str(src), cwd=tmp_path, env={"COLUMNS": "200"})
+    assert proc.returncode == 1
+    assert "ujson has no pure-Python wheel" in proc.stdout
+    assert "2 WASI-impossible" in proc.stdout and "1 failed" in proc.stdout
+    assert "trove classifier" not in proc.stdout
+
+
 # --- real projects, from their registry sdists -------------------------------------------------
 
 REGISTRY_PROJECTS = {

@@ -34,7 +34,7 @@ def sandbox_options(parser: argparse.ArgumentParser) -> None:
 
 
 #: Commands defined in this module; starting one of them imports no other command module.
-BUILTIN_COMMANDS = ("run", "serve", "env", "runtime")
+BUILTIN_COMMANDS = ("run", "serve", "env")  # `runtime` has actions in command modules (build, snapshot)
 
 
 def build_parser(*, with_command_modules: bool = True) -> argparse.ArgumentParser:
@@ -71,12 +71,12 @@ def build_parser(*, with_command_modules: bool = True) -> argparse.ArgumentParse
         p = runtime_sub.add_parser(name, help=text)
         p.add_argument("--runtime")
         p.add_argument("--runtime-sha256")
-    for name, module, text in (("build", "wasi_lsp.runtime_build", "build CPython for WASI from Debian's sources"),
-                               ("snapshot", "wasi_lsp.snapshot", "pre-initialize a built runtime (Wizer)")):
-        p = runtime_sub.add_parser(name, help=text)
-        _import(module).add_arguments(p)
-        p.set_defaults(command_module=module)
     if with_command_modules:  # about 100 ms of imports that `run` and `serve` do not need
+        for name, module, text in (("build", "wasi_lsp.runtime_build", "build CPython for WASI from Debian's sources"),
+                                   ("snapshot", "wasi_lsp.snapshot", "pre-initialize a built runtime (Wizer)")):
+            p = runtime_sub.add_parser(name, help=text)
+            _import(module).add_arguments(p)
+            p.set_defaults(command_module=module)
         for module in COMMAND_MODULES:
             _import(module).add_parser(sub)
     return parser

@@ -50,7 +50,23 @@ def resolve_pure(requirements: list[str], runtime: Runtime) -> tuple[subprocess.
 
 
 def split_pure(requirements: list[str], runtime: Runtime) -> tuple[list[str], list[Dropped]]:
-    """``(installable, dropped)``: what resolves to pure wheels, and what had to go and why."""
+    """``(installable, dropped)``: what resolves to pure wheels, and what had to go and why.
+
+    Cached like the environments it feeds (same key parts), so a warm run costs no pip resolution.
+    """
+    from wasi_lsp import cache
+
+    record = cache.cache_dir("purity") / f"{cache.digest(sorted(set(requirements)), runtime.sha256(), runtime.tag)}.json"
+    if record.is_file():
+        data = json.loads(record.read_text())
+        return data["kept"], [Dropped(d[0], d[1], tuple(d[2]), d[3]) for d in data["dropped"]]
+    kept, dropped = _split(requirements, runtime)
+    cache.atomic_write_json(record, {"kept": kept, "dropped": [[d.requirement, d.missing, list(d.chain), d.replacement]
+                                                                for d in dropped]})
+    return kept, dropped
+
+
+def _split(requirements: list[str], runtime: Runtime) -> tuple[list[str], list[Dropped]]:
     kept = list(dict.fromkeys(requirements))
     dropped: list[Dropped] = []
     for _ in range(len(kept) + 1):

@@ -90,11 +90,11 @@ def plan(options, project_text: str, pytest_args: list[str], *, strict: bool) ->
     grants.prepend = [root.as_posix() for root in source_roots(project)]
     cwd = Path.cwd().resolve()
     grants.cwd = cwd if cwd == project or project in cwd.parents else project
-    args = _pytest_args(pytest_args, grants, strict=strict)
+    args = _pytest_args(pytest_args, grants, project, strict=strict)
     return Plan(project, deps, dropped, grants, args, host=options.host or config.get("host"))
 
 
-def _pytest_args(user: list[str], grants: Grants, *, strict: bool) -> list[str]:
+def _pytest_args(user: list[str], grants: Grants, project: Path, *, strict: bool) -> list[str]:
     args = ["-m", "pytest", "-p", "no:faulthandler", "-p", GUEST_PLUGIN, "--capture=sys"]
     if strict:
         args.append("--wasi-strict")
@@ -111,16 +111,18 @@ def _pytest_args(user: list[str], grants: Grants, *, strict: bool) -> list[str]:
         if name in OUTPUT_OPTIONS:
             if not eq and i + 1 < len(user):
                 value, i = user[i + 1], i + 1
-            arg = f"{name}={_output_path(value, grants)}"
+            arg = f"{name}={_output_path(value, grants, project)}"
         args.append(arg)
         i += 1
     return args
 
 
-def _output_path(value: str, grants: Grants) -> str:
-    """An absolute host path for a file pytest writes; its directory is mounted if nothing mounts it yet."""
+def _output_path(value: str, grants: Grants, project: Path) -> str:
+    """An absolute host path for a file pytest writes; its directory is mounted if nothing mounts it yet.
+
+    Relative paths are relative to where the user runs wasi-lsp, as with pytest itself.
+    """
     path = (Path.cwd() / os.path.expanduser(value)).resolve()
-    project = Path(grants.dirs[-1])
     if path == project or project in path.parents:
         return path.as_posix()
     existing = path.parent

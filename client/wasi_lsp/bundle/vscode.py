@@ -224,23 +224,23 @@ def build(*, server: str, target_args: list[str], requirements: list[str], runti
     (out / "package.json").write_text(json.dumps(package_json(manifest), indent=2) + "\n")
     (out / "README.md").write_text(_readme(manifest, server))
     (out / ".vscodeignore").write_text(f"{MARKER}\n")
-    with tempfile.TemporaryDirectory() as tmp:
-        launch_file = Path(tmp) / "launch.json"
-        launch_file.write_text(json.dumps(launch(manifest, runtime, target_args, extra_env)))
+    # The template's scripts run from a private copy inside the toolchain (so node
+    # finds its node_modules) that concurrent builds do not share.
+    with tempfile.TemporaryDirectory(dir=tools, prefix=".build-") as tmp:
+        work = Path(tmp)
         for name in ("build.mjs", "secrets.mjs", "src"):
             source = toolchain.TEMPLATE / name
-            if source.is_dir():
-                shutil.copytree(source, tools / name, dirs_exist_ok=True)
-            else:
-                shutil.copy2(source, tools / name)
-        toolchain.run_node([str(tools / "build.mjs"), str(out / "dist"), str(launch_file)], what="esbuild")
+            (shutil.copytree if source.is_dir() else shutil.copy2)(source, work / name)
+        launch_file = work / "launch.json"
+        launch_file.write_text(json.dumps(launch(manifest, runtime, target_args, extra_env)))
+        toolchain.run_node([str(work / "build.mjs"), str(out / "dist"), str(launch_file)], what="esbuild")
 
-    # Last: the listings must describe the folders exactly as shipped.
-    for folder in ("stdlib", "env", "guest"):
-        if (wasm / folder).is_dir():
-            dir_dump(tools, wasm / folder)
+        # Last: the listings must describe the folders exactly as shipped.
+        for folder in ("stdlib", "env", "guest"):
+            if (wasm / folder).is_dir():
+                dir_dump(tools, wasm / folder)
 
-    built_vsix = package_vsix(tools, out, manifest) if vsix else None
+        built_vsix = package_vsix(tools, work, out, manifest) if vsix else None
     parts = {name: prune.tree_size(out / name) for name in ("wasm/python.wasm", "wasm/env", "wasm/guest", "dist")}
     files = [p for p in out.rglob("*") if p.is_file()]
     return Built(out=out, files=len(files), size=sum(p.stat().st_size for p in files), parts=parts, vsix=built_vsix)
@@ -253,18 +253,18 @@ def dir_dump(tools: Path, folder: Path) -> Path:
     return listing
 
 
-def scan_secrets(tools: Path, out: Path) -> None:
+def scan_secrets(work: Path, out: Path) -> None:
     """vsce's secret rules over what the author wrote; third-party files and python.wasm are not scanned."""
     own = [out / "package.json", out / "README.md", *sorted((out / "dist").rglob("*.js"))]
     own += [p for p in sorted((out / "wasm" / "guest").rglob("*")) if p.is_file() and p.suffix != ".pyc"]
-    toolchain.run_node([str(tools / "secrets.mjs"), *map(str, own)], what="secret scan of the server code",
+    toolchain.run_node([str(work / "secrets.mjs"), *map(str, own)], what="secret scan of the server code",
                        fix="remove the secret from the server's files; a published extension is public")
 
 
-def package_vsix(tools: Path, out: Path, manifest: Manifest) -> Path:
+def package_vsix(tools: Path, work: Path, out: Path, manifest: Manifest) -> Path:
     vsix = out.parent / f"{manifest.name}-{manifest.version}.vsix"
     script = toolchain.bin_script(tools, "@vscode/vsce", "vsce")
-    scan_secrets(tools, out)
+    scan_secrets(work, out)
     flags = ["--no-dependencies", "--skip-license", "--allow-missing-repository", "--allow-package-all-secrets",
              "--out", str(vsix)]
     if manifest.license:

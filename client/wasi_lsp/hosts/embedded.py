@@ -94,7 +94,7 @@ def _run(spec: RunSpec, stdio: tuple[Path, Path] | None) -> int:
     except wasmtime.Trap as trap:
         if fired.is_set():
             raise wall_clock_exceeded(spec.limits.timeout) from None
-        raise WasiLspError(f"the guest trapped: {_first_line(trap)}") from None
+        raise WasiLspError(f"the guest trapped: {_last_line(trap)}") from None
     except wasmtime.WasmtimeError as error:
         raise WasiLspError(f"the guest failed: {_first_line(error)}") from None
     finally:
@@ -121,6 +121,12 @@ def _stop_if_blocked(done: threading.Event, timeout: float) -> None:
 def _first_line(error: Exception) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+def _last_line(error: Exception) -> str:
+    """A trap's cause comes last ("wasm trap: ..."); its first line is only "error while executing at"."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[-1] if lines else type(error).__name__
 
 
 def _report_memory_limit(spec: RunSpec, instance, store) -> None:

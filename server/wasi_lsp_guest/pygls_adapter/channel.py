@@ -106,16 +106,13 @@ class Channel:
 
     def _fill(self, timeout: float | None) -> bool:
         """Read once if input may be there within ``timeout``; False if it was not."""
-        r = self._ready(timeout)
-        note(f"DEBUG fill timeout={timeout} ready={r}")
-        if not r:
+        if not self._ready(timeout):
             return False
         try:
             data = self._read(READ_SIZE)
         except (OSError, ValueError) as error:
             note(f"cannot read stdin ({error}); stopping")
             data = b""
-        note(f"DEBUG read {len(data)}")
         if not data:
             self.eof = True
             return True
@@ -147,12 +144,11 @@ class Channel:
         """Answer queued requests that a queued ``$/cancelRequest`` names, without running them."""
         cancels = {
             m["params"]["id"]: m for m in self._queue
-            if m.get("method") == "$/cancelRequest" and isinstance(m.get("params"), dict)
-            and isinstance(m["params"].get("id"), (int, str))  # a list or object id is unhashable
+            if m.get("method") == "$/cancelRequest" and isinstance(m.get("params"), dict) and "id" in m["params"]
         }
         if not cancels:
             return
-        queued = {m["id"]: m for m in self._queue if "method" in m and isinstance(m.get("id"), (int, str)) and m["id"] in cancels}
+        queued = {m["id"]: m for m in self._queue if "method" in m and "id" in m and m["id"] in cancels}
         if not queued:
             return
         doomed = {id(m) for m in queued.values()} | {id(cancels[i]) for i in queued}

@@ -3,6 +3,7 @@
 //   node standin.mjs BUNDLE_DIR WORKSPACE_DIR          serve over stdin/stdout
 //   node standin.mjs --print-launch BUNDLE_DIR WORKSPACE_DIR
 //                                   print what the extension asked of VS Code
+//   --browser                       use the bundle's VS Code for the Web entry
 //
 // It does not read the launch settings from anywhere but the bundle's own
 // extension.js: that file is activated against a recording `vscode` stub,
@@ -23,11 +24,13 @@ function fail(message) {
 	process.exit(2);
 }
 
-const argv = process.argv.slice(2);
-const printLaunch = argv[0] === '--print-launch';
-const [bundleArg, workspaceArg] = printLaunch ? argv.slice(1) : argv;
+const flags = process.argv.slice(2).filter((arg) => arg.startsWith('--'));
+const [bundleArg, workspaceArg] = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
+const printLaunch = flags.includes('--print-launch');
+// --browser: activate the VS Code for the Web entry (package.json "browser") instead of "main".
+const entry = flags.includes('--browser') ? 'browser' : 'main';
 if (!bundleArg || !workspaceArg) {
-	fail('usage: node standin.mjs [--print-launch] BUNDLE_DIR WORKSPACE_DIR');
+	fail('usage: node standin.mjs [--print-launch] [--browser] BUNDLE_DIR WORKSPACE_DIR');
 }
 const bundle = resolve(bundleArg);
 const workspace = resolve(workspaceArg);
@@ -38,7 +41,7 @@ if (!printLaunch && !nodeModules) {
 
 const stub = require('./vscode-stub.cjs').install(workspace);
 const manifest = JSON.parse(readFileSync(join(bundle, 'package.json'), 'utf-8'));
-const extension = require(join(bundle, manifest.main));
+const extension = require(join(bundle, manifest[entry]));
 const activation = extension.activate(stub.extensionContext(bundle));
 activation.catch((error) => fail(`activate() failed: ${error?.stack ?? error}`));
 const timer = setTimeout(() => fail('the extension never called createProcess'), 30000);
