@@ -34,3 +34,6 @@ def wasi_lsp(*args: str, input: str | bytes | None = None, timeout: float = 300,
 def host(request) -> str:
     """Each WASI host in turn."""
     return request.param
+
+# tests/projects/ holds fixture projects that test_wasi_pytest.py runs inside WASI; not tests of this repo.
+collect_ignore = ["projects"]

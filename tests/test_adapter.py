@@ -212,3 +212,61 @@ async def test_pygls1_server_runs_every_handler_kind(client_v1: LanguageClient):
     assert await command(client_v1, "adapter.async") == "async"
     assert await command(client_v1, "adapter.threaded") == "threaded"
     assert await command(client_v1, "adapter.pools") == [42, 6]
+
+
+COOPERATIVE_SCRIPT = """
+import asyncio, multiprocessing, multiprocessing.pool, threading, time
+from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.dummy import Pool as DummyPool
+
+order = []
+worker = threading.Thread(target=order.append, args=("thread",))
+worker.start()
+order.append("main")  # a started thread runs at the next idle point, not at once
+worker.join()
+print("thread", order, worker.is_alive())
+
+fired = []
+start = time.monotonic()
+threading.Timer(0.2, lambda: fired.append(time.monotonic() - start)).start()
+cancelled = threading.Timer(0.1, fired.append, args=("cancelled",))
+cancelled.start()
+cancelled.cancel()
+threading.Event().wait(0.4)
+print("timer", fired)
+
+print("submit", ThreadPoolExecutor().submit(pow, 2, 10).result())
+
+async def main():
+    loop = asyncio.get_running_loop()
+    later = loop.create_future()
+    loop.call_later(0.05, later.set_result, "later")
+    task = asyncio.create_task(asyncio.sleep(0.01, "task"))
+    return [await loop.run_in_executor(None, sum, [1, 2]), await task, await later]
+
+print("asyncio", asyncio.run(main()))
+print("new_event_loop", asyncio.new_event_loop().run_until_complete(asyncio.sleep(0, "ok")))
+print("pools", multiprocessing.cpu_count(), multiprocessing.pool.ThreadPool(2).map(abs, [-1, -2]),
+      DummyPool(2).apply_async(len, ("abc",)).get())
+try:
+    multiprocessing.Pool()
+except multiprocessing.ProcessesUnavailable as error:
+    print("Pool", error)
+"""
+
+
+def test_cooperative_threads_pools_timers_and_asyncio_outside_a_server():
+    from conftest import wasi_lsp
+
+    proc = wasi_lsp("run", "--", "-c", COOPERATIVE_SCRIPT)
+    assert proc.returncode == 0, proc.stderr
+    lines = dict(line.split(" ", 1) for line in proc.stdout.splitlines())
+    assert lines["thread"] == "['main', 'thread'] False"
+    (fired,) = eval(lines["timer"])
+    assert 0.2 <= fired < 0.4  # at the first idle point after its delay, never early
+    assert lines["submit"] == "1024"
+    assert lines["asyncio"] == "[3, 'task', 'later']"
+    assert lines["new_event_loop"] == "ok"
+    assert lines["pools"] == "1 [1, 2] 3"
+    assert lines["Pool"].startswith("multiprocessing.Pool: WASI has no processes")
+    assert "can't start new thread" not in proc.stderr

@@ -290,3 +290,34 @@ def test_node_older_than_20_is_reported_unavailable(tmp_path):
     proc = run("node", "--", "-c", "pass", cwd=tmp_path, env={"WASI_LSP_NODE": str(fake)})
     assert proc.returncode == 2
     assert "Node.js 18.19.0" in proc.stderr and "20 or newer" in proc.stderr
+
+
+@pytest.mark.parametrize("child_host", ["wasmtime-cli", "node"])
+def test_sigterm_reaches_the_child_host(child_host):
+    """An editor stops `wasi-lsp serve` with SIGTERM; the node/wasmtime child must not outlive it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wasi_lsp", "run", "--host", child_host, "--no-project", "--",
+         "-c", "import sys; print('ready', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout.readline().strip() == b"ready"
+        children = [int(c) for task in Path(f"/proc/{proc.pid}/task").iterdir()
+                    for c in (task / "children").read_text().split()]
+        assert children, "the host should run as a child process"
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(Path(f"/proc/{c}").exists() and "Z" not in Path(f"/proc/{c}/stat").read_text().split()[2]
+                  for c in children):
+            assert time.monotonic() < deadline, f"child host {children} outlived wasi-lsp after SIGTERM"
+            time.sleep(0.1)
+    finally:
+        proc.kill()
+        proc.wait()

@@ -35,7 +35,9 @@ def test_src_layout_passes_and_skips_impure_dependency_in_one_line(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = [l for l in proc.stderr.splitlines() if "ujson" in l and "no pure-Python wheel" in l]
     assert lines == ["wasi-lsp: ujson: ujson has no pure-Python wheel; skipped"], proc.stderr
-    assert "4 passed" in proc.stdout and "2 wasi-impossible" in proc.stdout, proc.stdout
+    assert "4 passed, 1 skipped, 1 deselected, 2 wasi-impossible" in proc.stdout, proc.stdout
+    assert "3 test(s) WASI cannot run: not run to completion, not passed" in proc.stdout
+    assert "WASI-IMPOSSIBLE tests/test_needs_ctypes.py - WASI lacks ctypes" in proc.stdout
     assert "WASI-IMPOSSIBLE tests/test_srcpkg.py::test_needs_a_subprocess - WASI lacks subprocesses" in proc.stdout
     assert "WASI-IMPOSSIBLE tests/test_srcpkg.py::test_needs_a_socket - WASI lacks sockets" in proc.stdout
     assert (project / ".pytest_cache" / "v" / "fixture" / "value").read_text().strip() == "42"
@@ -53,7 +55,7 @@ def test_failing_test_exit_code_and_k_selection(tmp_path):
     project = copy_project("srclayout", tmp_path)
     proc = run_pytest(project, "-q", "-k", "fails_on_purpose or double")
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "1 failed, 1 passed, 5 deselected" in proc.stdout
+    assert "1 failed, 1 passed, 1 skipped, 5 deselected" in proc.stdout
     assert "assert 4 == 5" in proc.stdout
 
 
@@ -61,10 +63,14 @@ def test_wasi_impossible_tests_count_as_failures_under_strict(tmp_path):
     project = copy_project("srclayout", tmp_path)
     pyproject = project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace(', "ujson"', ""))  # --strict would refuse it first
-    proc = run_pytest(project, "-q", "-k", "socket or double", options=("--strict",))
+    proc = run_pytest(project, "-q", "-k", "socket or double", "--ignore=tests/test_needs_ctypes.py",
+                      options=("--strict",))
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "1 failed, 1 passed" in proc.stdout
     assert "WASI-IMPOSSIBLE tests/test_srcpkg.py::test_needs_a_socket - WASI lacks sockets" in proc.stdout
+    # A module that cannot even be imported stays a collection error: pytest's exit code 2.
+    proc = run_pytest(project, "-q", "-k", "double", options=("--strict",))
+    assert proc.returncode == 2 and "ERROR tests/test_needs_ctypes.py" in proc.stdout
 
 
 def test_junitxml_lands_on_the_host_inside_and_outside_the_project(tmp_path):
@@ -73,12 +79,13 @@ def test_junitxml_lands_on_the_host_inside_and_outside_the_project(tmp_path):
     proc = run_pytest(project, "-q", "-k", "double or socket", f"--junitxml={outside}")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     suite = ET.parse(outside).getroot().find("testsuite")
-    assert suite.get("tests") == "2" and suite.get("skipped") == "1"
-    skipped = [s.get("message") for s in ET.parse(outside).getroot().iter("skipped")]
-    assert skipped and skipped[0].startswith("WASI lacks sockets")
+    assert suite.get("tests") == "3" and suite.get("skipped") == "2"
+    skipped = sorted((s.get("message"), s.text or "") for s in ET.parse(outside).getroot().iter("skipped"))
+    assert skipped[0][0] == "WASI lacks sockets: OSError: [Errno 58] Not supported"
+    assert skipped[1][0] == "collection skipped" and "WASI lacks ctypes" in skipped[1][1]
     proc = run_pytest(project, "-q", "-k", "double", "--junitxml", "out/relative.xml")
     assert proc.returncode == 0
-    assert ET.parse(project / "out" / "relative.xml").getroot().find("testsuite").get("tests") == "1"
+    assert ET.parse(project / "out" / "relative.xml").getroot().find("testsuite").get("tests") == "2"
 
 
 def test_flat_layout_and_namespace_package(tmp_path):
@@ -131,7 +138,7 @@ def test_check_reports_per_dependency_and_suggests_the_classifier(tmp_path):
     proc = wasi_lsp("check", "--env", f"FIXTURE_ROOT={src}", str(src), cwd=tmp_path, env={"COLUMNS": "200"})
     assert proc.returncode == 1
     assert "ujson has no pure-Python wheel" in proc.stdout
-    assert "2 WASI-impossible" in proc.stdout and "1 failed" in proc.stdout
+    assert "3 WASI-impossible" in proc.stdout and "1 failed" in proc.stdout
     assert "trove classifier" not in proc.stdout
 
 

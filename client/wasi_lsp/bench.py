@@ -21,7 +21,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from wasi_lsp.errors import WasiLspError
+
 SIZES = (100, 1_000, 10_000)
+PARTS = ("start", "cold", "latency", "interpreter", "env", "pytest")
 SERVERS = {
     "minimal": "wasi_lsp_guest.minimal_server:server",
     "rstls": "rstls",
@@ -30,30 +33,56 @@ SERVERS = {
 
 def add_parser(sub) -> None:
     p = sub.add_parser("bench", help="benchmark native CPython vs each WASI host, side by side")
-    p.add_argument("--hosts", default="wasmtime", help="comma-separated WASI hosts (default: wasmtime)")
-    p.add_argument("--runs", type=int, default=10, help="cold-start runs per server and runtime (>= 10)")
+    p.add_argument("--hosts", default="wasmtime",
+                   help="comma-separated WASI hosts, each HOST or HOST@RUNTIME, e.g. "
+                        "wasmtime,node,wasmtime@built:3.11 (a built runtime runs with a snapshot; default: wasmtime)")
+    p.add_argument("--runs", type=int, default=10,
+                   help="cold-start runs per server and runtime (default 10; fewer only for a smoke test)")
     p.add_argument("--requests", type=int, default=20, help="requests per latency measurement")
     p.add_argument("--sizes", default=",".join(map(str, SIZES)), help="document sizes in lines")
     p.add_argument("--json", dest="json_out", metavar="PATH", help="also write the results as JSON")
     p.add_argument("--plot", metavar="PNG", help="also plot latency against document size")
     p.add_argument("--servers", default=",".join(SERVERS), help="cold-start servers (default: minimal,rstls)")
-    p.add_argument("--skip", default="", help="comma-separated parts to skip: start,latency,env,pytest")
+    p.add_argument("--skip", default="",
+                   help=f"comma-separated parts to skip: {','.join(PARTS)} (cold: the cold-cache first start)")
     p.set_defaults(command_module=__name__)
+
+
+#: What a snapshot pre-imports for each server: everything its module imports at start-up.
+PRELOAD = {"minimal": "wasi_lsp_guest.minimal_server", "rstls": "rstls.server"}
 
 
 @dataclass
 class Runtime:
+    """Native CPython (host None), or a WASI host on the default runtime or on ``runtime`` (``--runtime``).
+
+    A built runtime (``built:X.Y``) is measured with a snapshot made by the
+    bench for its workspace: ``wasi-lsp serve`` uses a matching snapshot by itself.
+    """
+
     label: str
-    host: str | None  # None: native CPython
+    host: str | None
+    runtime: str | None = None
+
+    @property
+    def snapshot(self) -> bool:
+        return bool(self.runtime and self.runtime.startswith("built:"))
+
+    def sandbox(self, workspace: Path) -> list[str]:
+        return ["--no-project", "--host", self.host, *(["--runtime", self.runtime] if self.runtime else []),
+                "--with", "pygls>=2.1,<3", "--dir", str(workspace)]
 
     def command(self, server: str, workspace: Path) -> list[str]:
         if self.host is None:
-            target = "rstls" if server == "rstls" else SERVERS[server]
-            if target == "rstls":
+            if server == "rstls":
                 return [sys.executable, "-m", "rstls"]
-            return [sys.executable, "-m", "wasi_lsp_guest.serve", target]
-        return [sys.executable, "-m", "wasi_lsp", "serve", "--no-project", "--host", self.host,
-                "--with", "pygls>=2.1,<3", "--dir", str(workspace), SERVERS[server]]
+            return [sys.executable, "-m", "wasi_lsp_guest.serve", SERVERS[server]]
+        return [sys.executable, "-m", "wasi_lsp", "serve", *self.sandbox(workspace), SERVERS[server]]
+
+    def run_args(self) -> list[str]:
+        """``wasi-lsp run`` on this host and runtime (no snapshot: ``run`` never uses one)."""
+        return [sys.executable, "-m", "wasi_lsp", "run", "--no-project", "--host", self.host,
+                *(["--runtime", self.runtime] if self.runtime else [])]
 
 
 @dataclass
@@ -63,8 +92,10 @@ class Results:
     start: dict = field(default_factory=dict)      # server -> runtime -> {median, spread, cold}
     latency: dict = field(default_factory=dict)    # runtime -> request -> size -> {p50, p95}
     memory: dict = field(default_factory=dict)     # runtime -> {peak_rss_mib, linear_mib}
+    interpreter: dict = field(default_factory=dict)  # runtime -> seconds of a fixed pure-Python loop, in-process
     env_build: dict = field(default_factory=dict)  # {cold, warm}
-    pytest: dict = field(default_factory=dict)
+    pytest: dict = field(default_factory=dict)     # runtime -> seconds (or an error), plus "suite"
+    load: list = field(default_factory=list)       # 1/5/15-minute load averages when the run started
 
 
 def generate_document(lines: int) -> str:
@@ -137,21 +168,46 @@ async def measure_start(command: list[str], workspace: Path) -> float:
     return elapsed
 
 
-def _tree_peak_rss_mib(pid: int) -> float:
-    """Peak RSS (VmHWM) of a process and its descendants, from /proc."""
-    total = 0
-    pids = [pid]
-    while pids:
-        current = pids.pop()
+#: A mapping at least this large is a wasm linear-memory reservation (wasmtime reserves 4 GiB + guard,
+#: V8 a larger cage); nothing else in a language server maps that much address space.
+LINEAR_RESERVATION = 1 << 30
+
+
+def _process_tree(pid: int) -> list[int]:
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(c) for c in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return found
+
+
+def tree_memory(pid: int) -> dict:
+    """Peak RSS (VmHWM) of the server and its children, and the resident part of wasm linear memory.
+
+    The peak covers the host process with its linear memory inside it (the
+    embedded host) or the wrapper plus the child host (CLI hosts). Linear
+    memory never shrinks, so what is resident now in the big reservation is
+    its peak.
+    """
+    peak_kib = linear_kib = 0
+    for current in _process_tree(pid):
         try:
             status = Path(f"/proc/{current}/status").read_text()
-            total += int(next(l for l in status.splitlines() if l.startswith("VmHWM")).split()[1])
-            for task in Path(f"/proc/{current}/task").iterdir():
-                children = (task / "children").read_text().split()
-                pids.extend(int(c) for c in children)
+            peak_kib += int(next(l for l in status.splitlines() if l.startswith("VmHWM")).split()[1])
+            size = 0
+            for line in Path(f"/proc/{current}/smaps").read_text().splitlines():
+                if line.startswith("Size:"):
+                    size = int(line.split()[1]) * 1024
+                elif line.startswith("Rss:") and size >= LINEAR_RESERVATION:
+                    linear_kib += int(line.split()[1])
         except (OSError, StopIteration, ValueError):
             continue
-    return total / 1024
+    return {"peak_rss_mib": peak_kib / 1024, "linear_mib": linear_kib / 1024}
 
 
 async def measure_latency(command: list[str], workspace: Path, sizes, requests: int) -> tuple[dict, dict]:
@@ -205,7 +261,7 @@ async def measure_latency(command: list[str], workspace: Path, sizes, requests: 
                 await asyncio.wait_for(waiter, 120)
                 samples.append(time.perf_counter() - t0)
             out["didChange→diagnostics"][size] = _percentiles(samples)
-        memory = {"peak_rss_mib": _tree_peak_rss_mib(client._server.pid) if getattr(client, "_server", None) else None}
+        memory = tree_memory(client._server.pid)
     finally:
         await _close(client)
     return out, memory
@@ -225,14 +281,19 @@ def _percentiles(samples: list[float]) -> dict:
     return {"p50": statistics.median(ordered), "p95": p95, "n": len(ordered)}
 
 
+#: Cache kinds holding compiled machine code: left out of the cold cache so the first start compiles.
+COMPILED_KINDS = ("aot", "aot-cli")
+
+
 def _cold_cache_dir() -> Path:
-    """A cache with everything but the compiled runtime, so the first start pays the compile."""
+    """A cache with everything but the compiled runtime, so the first start pays the compile (not the env build)."""
     from wasi_lsp.cache import cache_root
 
     cold = Path(tempfile.mkdtemp(prefix="wasi-lsp-bench-cold-"))
-    for kind in ("envs", "guest", "runtimes", "wheels"):
-        if (cache_root() / kind).is_dir():
-            subprocess.run(["cp", "-al", str(cache_root() / kind), str(cold / kind)], check=False)
+    root = cache_root()
+    for kind in (root.iterdir() if root.is_dir() else ()):
+        if kind.is_dir() and kind.name not in COMPILED_KINDS:
+            subprocess.run(["cp", "-al", str(kind), str(cold / kind.name)], check=False)
     return cold
 
 
@@ -245,33 +306,133 @@ def bench_env_build() -> dict:
         args = [sys.executable, "-m", "wasi_lsp", "env", "build", "--no-project", *reqs]
         env = dict(os.environ, WASI_LSP_CACHE_DIR=str(cold))
         t0 = time.perf_counter()
-        subprocess.run(args, env=env, check=True, capture_output=True)
+        _checked(args, env=env)
         cold_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        subprocess.run(args, env=env, check=True, capture_output=True)
+        _checked(args, env=env)
         warm_s = time.perf_counter() - t0
     finally:
         shutil.rmtree(cold, ignore_errors=True)
     return {"cold": cold_s, "warm": warm_s, "requirements": reqs}
 
 
+def _checked(args: list[str], **kwargs) -> subprocess.CompletedProcess:
+    """Run a timed step: a failed step would report a meaningless time, so it stops the run instead."""
+    proc = subprocess.run(args, capture_output=True, text=True, **kwargs)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+        raise WasiLspError(f"benchmark step failed (exit {proc.returncode}): {' '.join(args)}\n{tail}",
+                           fix="run that command by hand to see the whole error, or --skip that part")
+    return proc
+
+
+#: A fixed pure-Python workload timed inside the interpreter: how much slower the WASI interpreter itself
+#: is, without start-up, I/O or the LSP pipe. It is the floor under every latency ratio.
+INTERPRETER_LOOP = r"""
+import re, time
+t = time.perf_counter()
+s = 0
+for i in range(1_000_000):
+    s += i * i
+for i in range(1500):
+    type(f"C{i}", (), {"x": i})
+for i in range(200):
+    re.compile(rf"^\s*\.\.\s+(\w+{i})::\s*(.*)$")
+print(time.perf_counter() - t)
+"""
+
+
+def bench_interpreter(runtimes: list[Runtime], rounds: int = 3) -> dict:
+    out = {}
+    for rt in runtimes:
+        args = ([sys.executable, "-c", INTERPRETER_LOOP] if rt.host is None else
+                [*rt.run_args(), "--", "-c", INTERPRETER_LOOP])
+        out[rt.label] = min(float(_checked(args).stdout.split()[-1]) for _ in range(rounds))
+    return out
+
+
+BENCH_SUITE = Path(__file__).resolve().parents[2] / "tests" / "projects" / "bench_suite"
+
+
+def bench_pytest(console, runtimes: list[Runtime]) -> dict:
+    """The sample suite under ``wasi-lsp pytest`` on each host vs native pytest (when that command exists)."""
+    from wasi_lsp import cli
+
+    if "wasi_lsp.wasi_pytest" not in cli.COMMAND_MODULES or not BENCH_SUITE.is_dir():
+        return {}
+    console.log("pytest: sample suite native vs WASI")
+    out: dict = {"suite": BENCH_SUITE.name}
+    for rt in runtimes:
+        args = ([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(BENCH_SUITE)]
+                if rt.host is None else
+                [sys.executable, "-m", "wasi_lsp", "pytest", "--host", rt.host,
+                 *(["--runtime", rt.runtime] if rt.runtime else []), str(BENCH_SUITE), "--", "-q",
+                 "-p", "no:cacheprovider"])
+        _checked(args, cwd=BENCH_SUITE)  # warms the test environment: its build is not the suite's time
+        t0 = time.perf_counter()
+        _checked(args, cwd=BENCH_SUITE)
+        out[rt.label] = time.perf_counter() - t0
+    return out
+
+
 def run(options) -> int:
     return asyncio.run(_main(options))
+
+
+def _runtimes(hosts: str) -> list[Runtime]:
+    """Native first (every ratio's base), then each requested ``HOST[@RUNTIME]``."""
+    from wasi_lsp.hosts import get_host
+
+    found = [Runtime("native", None)]
+    for token in filter(None, hosts.split(",")):
+        host, _, runtime = token.partition("@")
+        get_host(host)  # an unknown or unavailable host stops the run before any timing, naming the fix
+        found.append(Runtime(f"wasi-{token}", host, runtime or None))
+    return found
+
+
+def prepare_snapshots(runtimes: list[Runtime], servers: list[str], workspace: Path, console) -> None:
+    """Make the snapshot each built-runtime variant is measured with (mounts must match the workspace's)."""
+    for rt in (rt for rt in runtimes if rt.snapshot):
+        for server in servers:
+            console.log(f"snapshot: {server} on {rt.label}")
+            _checked([sys.executable, "-m", "wasi_lsp", "runtime", "snapshot", *rt.sandbox(workspace),
+                      "--preload", PRELOAD[server], SERVERS[server]])
+
+
+def _options(options) -> tuple[set[str], list[int], list[str]]:
+    skip = set(filter(None, options.skip.split(",")))
+    if skip - set(PARTS):
+        raise WasiLspError(f"unknown part to skip: {', '.join(sorted(skip - set(PARTS)))}",
+                           fix=f"use some of: {','.join(PARTS)}")
+    servers = [s for s in options.servers.split(",") if s]
+    if set(servers) - set(SERVERS):
+        raise WasiLspError(f"unknown server: {', '.join(sorted(set(servers) - set(SERVERS)))}",
+                           fix=f"use some of: {','.join(SERVERS)}")
+    try:
+        sizes = [int(s) for s in options.sizes.split(",") if s]
+    except ValueError:
+        raise WasiLspError(f"--sizes must be line counts, got {options.sizes!r}",
+                           fix="e.g. --sizes 100,1000,10000") from None
+    if options.runs < 1 or options.requests < 1 or not sizes or min(sizes) < 20:
+        raise WasiLspError("--runs and --requests must be at least 1 and every size at least 20 lines",
+                           fix="e.g. --runs 10 --requests 20 --sizes 100,1000,10000")
+    return skip, sizes, servers
 
 
 async def _main(options) -> int:
     from rich.console import Console
 
     console = Console(stderr=True)
-    skip = set(filter(None, options.skip.split(",")))
-    sizes = [int(s) for s in options.sizes.split(",")]
-    runtimes = [Runtime("native", None)] + [Runtime(f"wasi-{h}", h) for h in options.hosts.split(",") if h]
-    results = Results(machine=_machine(), date=time.strftime("%Y-%m-%d"))
-    workspace = Path(tempfile.mkdtemp(prefix="wasi-lsp-bench-ws-"))
+    skip, sizes, servers = _options(options)
+    runtimes = _runtimes(options.hosts)
+    results = Results(machine=_machine(), date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                      load=[round(x, 2) for x in os.getloadavg()])
+    workspace = _workspace()
     try:
-        servers = [s for s in options.servers.split(",") if s]
+        prepare_snapshots(runtimes, sorted(set(servers) | {"rstls"}), workspace, console)
         for rt in runtimes:  # warm every cache first: environments, overlays, compiled runtimes
-            for server in servers:
+            for server in servers if "start" not in skip else ["rstls"]:
                 await measure_start(rt.command(server, workspace), workspace)
         if "start" not in skip:
             for server in servers:
@@ -279,60 +440,57 @@ async def _main(options) -> int:
                 for rt in runtimes:
                     console.log(f"cold start: {server} on {rt.label}")
                     cold = None
-                    if rt.host is not None:
-                        cold_dir = _cold_cache_dir()
-                        os.environ["WASI_LSP_CACHE_DIR"], saved = str(cold_dir), os.environ.get("WASI_LSP_CACHE_DIR")
-                        try:
-                            cold = await measure_start(rt.command(server, workspace), workspace)
-                        finally:
-                            _restore("WASI_LSP_CACHE_DIR", saved)
-                            shutil.rmtree(cold_dir, ignore_errors=True)
+                    if rt.host is not None and "cold" not in skip:
+                        cold = await _cold_start(rt.command(server, workspace), workspace)
                     samples = [await measure_start(rt.command(server, workspace), workspace)
-                               for _ in range(max(10, options.runs))]
+                               for _ in range(options.runs)]
                     results.start[server][rt.label] = {
-                        "median": statistics.median(samples),
-                        "spread": statistics.pstdev(samples),
-                        "min": min(samples), "max": max(samples),
-                        "cold": cold,
+                        "median": statistics.median(samples), "spread": statistics.pstdev(samples),
+                        "min": min(samples), "max": max(samples), "n": len(samples), "cold": cold,
                     }
         if "latency" not in skip:
             for rt in runtimes:
                 console.log(f"latency: rstls on {rt.label}")
                 results.latency[rt.label], results.memory[rt.label] = await measure_latency(
                     rt.command("rstls", workspace), workspace, sizes, options.requests)
+        if "interpreter" not in skip:
+            console.log("interpreter: a fixed pure-Python loop, timed in-process")
+            results.interpreter = bench_interpreter(runtimes)
         if "env" not in skip:
             console.log("environment build: cold and warm")
             results.env_build = bench_env_build()
         if "pytest" not in skip:
-            results.pytest = bench_pytest(console)
+            results.pytest = bench_pytest(console, runtimes)
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
     print_tables(results, runtimes)
     if options.json_out:
-        Path(options.json_out).write_text(json.dumps(asdict(results), indent=2))
+        Path(options.json_out).write_text(json.dumps(asdict(results), indent=2, ensure_ascii=False) + "\n")
     if options.plot:
         plot(results, runtimes, Path(options.plot))
     return 0
 
 
-def bench_pytest(console) -> dict:
-    """A sample suite under ``wasi-lsp pytest`` vs native pytest (when that command exists)."""
-    from wasi_lsp import cli
+def _workspace() -> Path:
+    """A fixed, emptied directory: a snapshot is tied to its mounts, so a fixed path lets the next run reuse it."""
+    from wasi_lsp.cache import cache_root
 
-    if "wasi_lsp.wasi_pytest" not in cli.COMMAND_MODULES:
-        return {}
-    project = Path(__file__).resolve().parents[2] / "tests" / "projects" / "bench_suite"
-    if not project.is_dir():
-        return {}
-    console.log("pytest: sample suite native vs WASI")
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(project)],
-                   capture_output=True, cwd=project)
-    native = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "wasi_lsp", "pytest", str(project), "--", "-q"], capture_output=True)
-    wasi = time.perf_counter() - t0
-    return {"native": native, "wasi-wasmtime": wasi, "suite": project.name}
+    workspace = cache_root() / "bench" / "workspace"
+    shutil.rmtree(workspace, ignore_errors=True)
+    workspace.mkdir(parents=True)
+    return workspace
+
+
+async def _cold_start(command: list[str], workspace: Path) -> float:
+    """The first start after install: the runtime is compiled for this machine (the environment is not rebuilt)."""
+    cold_dir = _cold_cache_dir()
+    saved = os.environ.get("WASI_LSP_CACHE_DIR")
+    os.environ["WASI_LSP_CACHE_DIR"] = str(cold_dir)
+    try:
+        return await measure_start(command, workspace)
+    finally:
+        _restore("WASI_LSP_CACHE_DIR", saved)
+        shutil.rmtree(cold_dir, ignore_errors=True)
 
 
 def _restore(name: str, value: str | None) -> None:
@@ -363,8 +521,9 @@ def print_tables(results: Results, runtimes: list[Runtime]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
-    console.print(f"[bold]wasi-lsp bench[/] — {results.machine}, {results.date}")
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    console.print(f"[bold]wasi-lsp bench[/] — {results.machine}, {results.date}, "
+                  f"load average {' '.join(map(str, results.load))}")
     wasi = [rt.label for rt in runtimes if rt.host]
     if results.start:
         table = Table(title="Cold start: spawn → initialize result (warm caches; median ± stdev)")
@@ -414,22 +573,39 @@ def print_tables(results: Results, runtimes: list[Runtime]) -> None:
             growth.add_row(*row)
         console.print(growth)
     if results.memory:
-        table = Table(title="Peak RSS of the server process tree (after the latency run)")
+        table = Table(title="Peak RSS of the rstls process tree after the latency run (host + linear memory)")
         table.add_column("runtime")
         table.add_column("peak RSS")
+        table.add_column("of which wasm linear memory")
         table.add_column("ratio")
         base = results.memory.get("native", {}).get("peak_rss_mib")
         for label, mem in results.memory.items():
-            table.add_row(label, f"{mem['peak_rss_mib']:.0f} MiB" if mem["peak_rss_mib"] else "-",
+            table.add_row(label, f"{mem['peak_rss_mib']:.0f} MiB",
+                          f"{mem['linear_mib']:.0f} MiB" if mem["linear_mib"] else "-",
                           _ratio(mem["peak_rss_mib"], base))
         console.print(table)
+    _print_per_runtime(console, "Interpreter alone: a fixed pure-Python loop timed in-process (best of 3)",
+                       results.interpreter, "s")
+    if results.pytest:
+        _print_per_runtime(console, f"pytest on tests/projects/{results.pytest['suite']}: wall time, warm env",
+                           {k: v for k, v in results.pytest.items() if k != "suite"}, "s")
     if results.env_build:
         console.print(f"Environment build for rstls ({len(results.env_build['requirements'])} requirements): "
                       f"cold {results.env_build['cold']:.1f} s, warm {results.env_build['warm']:.2f} s")
-    if results.pytest:
-        console.print(f"pytest suite {results.pytest['suite']}: native {results.pytest['native']:.2f} s, "
-                      f"WASI {results.pytest['wasi-wasmtime']:.2f} s "
-                      f"({_ratio(results.pytest['wasi-wasmtime'], results.pytest['native'])})")
+
+
+def _print_per_runtime(console, title: str, by_runtime: dict, unit: str) -> None:
+    from rich.table import Table
+
+    if not by_runtime:
+        return
+    table = Table(title=title)
+    table.add_column("runtime")
+    table.add_column(unit)
+    table.add_column("ratio")
+    for label, value in by_runtime.items():
+        table.add_row(label, f"{value:.2f}", _ratio(value, by_runtime.get("native")))
+    console.print(table)
 
 
 def plot(results: Results, runtimes: list[Runtime], path: Path) -> None:

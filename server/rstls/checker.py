@@ -92,7 +92,11 @@ def parse_chunk(text: str, source: str, known: frozenset[str]) -> ChunkResult:
         result.messages.append((message["level"], line, text))
 
     document.reporter.attach_observer(observe)
-    Parser().parse(text, document)
+    try:
+        Parser().parse(text, document)
+    except RecursionError:  # docutils recurses once per nesting level; a few hundred levels exhaust it
+        result.messages.append((3, 1, "Nesting too deep to check (lists, quotes or directives inside each other "
+                                      "beyond Python's recursion limit); this section was not checked."))
     for node in document.findall(nodes.Element):
         names = node.get("names")
         if names:

@@ -93,3 +93,12 @@ def test_hung_server_fails_fast_with_its_stderr_in_the_report(pytester, request)
         "last words before the hang",
     ])
     assert result.duration < 120
+
+
+def test_missing_server_dir_is_one_clear_error(pytester):
+    inner_test(pytester, """
+        CONFIG = matrix("handlers_server:server", dirs=["no such dir"])
+    """)
+    result = run(pytester, "--collect-only", "-q")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*matrix(dirs=...): */no such dir is not a directory*", "*fix: pass the directory holding the server's code*"])

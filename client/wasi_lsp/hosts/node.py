@@ -19,6 +19,7 @@ from pathlib import Path
 
 from wasi_lsp.errors import wall_clock_exceeded
 from wasi_lsp.hosts.base import LIMIT_EXIT_CODE
+from wasi_lsp.hosts.child import run_child
 from wasi_lsp.spec import RunSpec
 
 RUNNER = Path(__file__).with_name("node_runner.mjs")
@@ -41,7 +42,7 @@ class NodeWasi:
 
     def run(self, spec: RunSpec) -> int:
         spec.runtime.sha256()  # the same integrity check as the other hosts, before the module is read
-        code = subprocess.run(node_argv(spec, find_node() or "node")).returncode
+        code = run_child(node_argv(spec, find_node() or "node"))
         if code == -signal.SIGKILL and spec.limits.timeout:
             return LIMIT_EXIT_CODE  # the runner reported the fired limit, then killed itself
         return code

@@ -31,6 +31,7 @@ from wasi_lsp import cache
 from wasi_lsp.aot import _artifact_is_intact, _progress
 from wasi_lsp.errors import WasiLspError, wall_clock_exceeded
 from wasi_lsp.runtime import verify
+from wasi_lsp.hosts.child import forwarding_signals, run_child
 from wasi_lsp.spec import Mount, RunSpec
 
 #: How long after ``-W timeout`` the host kills a guest that wasmtime did not
@@ -65,7 +66,7 @@ class WasmtimeCli:
         env = {**os.environ, "RUST_BACKTRACE": "0"}
         if spec.limits.timeout:
             return _run_with_timeout(command, env, spec.limits.timeout)
-        return subprocess.run(command, env=env).returncode
+        return run_child(command, env=env)
 
 
 def full_command(spec: RunSpec, wasmtime: str = "wasmtime", *, precompiled: Path | None = None) -> list[str]:
@@ -264,6 +265,11 @@ def _run_with_timeout(command: list[str], env: dict[str, str], timeout: float) -
     call (a blocking read) is killed ``KILL_GRACE`` seconds later.
     """
     proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
+    with forwarding_signals(proc):
+        return _wait_reporting_timeout(proc, timeout)
+
+
+def _wait_reporting_timeout(proc: subprocess.Popen, timeout: float) -> int:
     held: list[bytes] = []
     relay = threading.Thread(target=_relay_stderr, args=(proc.stderr, held), daemon=True)
     relay.start()

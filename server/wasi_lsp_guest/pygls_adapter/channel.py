@@ -144,11 +144,12 @@ class Channel:
         """Answer queued requests that a queued ``$/cancelRequest`` names, without running them."""
         cancels = {
             m["params"]["id"]: m for m in self._queue
-            if m.get("method") == "$/cancelRequest" and isinstance(m.get("params"), dict) and "id" in m["params"]
+            if m.get("method") == "$/cancelRequest" and isinstance(m.get("params"), dict)
+            and isinstance(m["params"].get("id"), (int, str))  # a list or object id is unhashable
         }
         if not cancels:
             return
-        queued = {m["id"]: m for m in self._queue if "method" in m and "id" in m and m["id"] in cancels}
+        queued = {m["id"]: m for m in self._queue if "method" in m and isinstance(m.get("id"), (int, str)) and m["id"] in cancels}
         if not queued:
             return
         doomed = {id(m) for m in queued.values()} | {id(cancels[i]) for i in queued}
