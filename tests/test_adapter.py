@@ -88,6 +88,7 @@ async def test_timer_debouncer_publishes_once_after_a_burst(client: LanguageClie
 async def test_cancelling_a_queued_request_answers_request_cancelled(client: LanguageClient):
     slow = asyncio.ensure_future(request(client, "adapter/slow", {"seconds": 0.5}))
     queued = asyncio.ensure_future(request(client, "adapter/sync", {"n": 2}, msg_id="queued-1"))
+    await asyncio.sleep(0.1)  # both requests are sent; the slow one holds the server's one thread
     client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="queued-1"))
     with pytest.raises(JsonRpcRequestCancelled):
         await queued
@@ -237,6 +238,10 @@ print("timer", fired)
 
 print("submit", ThreadPoolExecutor().submit(pow, 2, 10).result())
 
+start = time.monotonic()
+time.sleep(0.1)  # under Node's WASI the real time.sleep never returns
+print("sleep", time.monotonic() - start >= 0.1)
+
 async def main():
     loop = asyncio.get_running_loop()
     later = loop.create_future()
@@ -255,16 +260,17 @@ except multiprocessing.ProcessesUnavailable as error:
 """
 
 
-def test_cooperative_threads_pools_timers_and_asyncio_outside_a_server():
+def test_cooperative_threads_pools_timers_and_asyncio_outside_a_server(host: str):
     from conftest import wasi_lsp
 
-    proc = wasi_lsp("run", "--", "-c", COOPERATIVE_SCRIPT)
+    proc = wasi_lsp("run", "--host", host, "--", "-c", COOPERATIVE_SCRIPT)
     assert proc.returncode == 0, proc.stderr
     lines = dict(line.split(" ", 1) for line in proc.stdout.splitlines())
     assert lines["thread"] == "['main', 'thread'] False"
     (fired,) = eval(lines["timer"])
     assert 0.2 <= fired < 0.4  # at the first idle point after its delay, never early
     assert lines["submit"] == "1024"
+    assert lines["sleep"] == "True"
     assert lines["asyncio"] == "[3, 'task', 'later']"
     assert lines["new_event_loop"] == "ok"
     assert lines["pools"] == "1 [1, 2] 3"

@@ -321,12 +321,26 @@ def test_snapshot_refuses_a_changed_import_path(snap):
 
 
 @runtime_build_only
-async def test_serve_uses_the_matching_snapshot(snap):
+async def test_serve_uses_the_matching_snapshot(built):
+    # Through the CLI both times, so the snapshot is made for exactly what serve mounts.
+    wasi_lsp("runtime", "snapshot", "--runtime", "built:3.11", "--preload", "pygls,lsprotocol.types,rstls", "rstls",
+             check=True)
     proc = wasi_lsp("serve", "--runtime", "built:3.11", "--print-capabilities", "rstls", check=True)
-    assert "+ snapshot [" in proc.stdout
+    assert "+ snapshot [pygls,lsprotocol.types,rstls" in proc.stdout  # this one, or the fixture's longer list
     client = await _session_config("--runtime", "built:3.11", "rstls").start()
     try:
         result = await _initialize(client)
         assert result.server_info.name == "rstls"
     finally:
         await client.shutdown_session()
+
+
+@runtime_build_only
+def test_snapshot_runs_on_each_host(snap, host, capfd):
+    from wasi_lsp.hosts import get_host
+
+    if host == "node" and shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    spec = snapshot.for_run(_spec(["-c", "import sys; print(sys.argv, 'rstls' in sys.modules)", "x"]), snap)
+    assert get_host(host).run(spec) == 0
+    assert capfd.readouterr().out.splitlines()[-1] == "['-c', 'x'] True"

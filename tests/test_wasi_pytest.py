@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -182,6 +183,6 @@ def test_registry_project_suite_is_green(requirement, tmp_path):
     proc = wasi_lsp("pytest", str(project), "--", "-q", "-p", "no:cacheprovider", cwd=tmp_path, timeout=1800)
     summary = proc.stdout.strip().splitlines()[-1]
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
-    assert "failed" not in summary and "error" not in summary, summary
+    assert not re.search(r"\b\d+ (failed|errors?)\b", summary), summary  # "1 xfailed" is fine
     for fragment in expected:
         assert fragment in summary, summary

@@ -43,6 +43,12 @@ _selection: list[tuple[str, str | None]] = []
 _built_envs: set[tuple[str, ...]] = set()
 #: The session's pytest config (its tmp_path factory is set up by another plugin, later).
 _config: list[pytest.Config] = []
+#: ``--wasi-runtime``: which WASI Python the wasi cells run on.
+_wasi_runtime: list[str] = ["default"]
+
+
+def _runtime_args() -> list[str]:
+    return [] if _wasi_runtime[0] in ("", "default") else ["--runtime", _wasi_runtime[0]]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -51,6 +57,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"runtimes to run matrix() fixtures on, comma-separated (default {DEFAULT_RUNTIMES})")
     group.addoption("--wasi-host", default=DEFAULT_HOSTS, metavar="HOST,...",
                     help=f"WASI hosts for the wasi runtime: {', '.join(HOSTS)} (default {DEFAULT_HOSTS})")
+    group.addoption("--wasi-runtime", default="default", metavar="RUNTIME",
+                    help="the WASI Python to serve with: default (the pinned 3.12), a python.wasm path, or built:X.Y")
 
 
 def _split(text: str, allowed: Sequence[str], option: str) -> list[str]:
@@ -76,11 +84,13 @@ def pytest_load_initial_conftests(early_config, parser, args) -> None:
     """Read the options before conftest files import, in case they call matrix()."""
     ns = early_config.known_args_namespace
     _select(getattr(ns, "lsp_runtime", DEFAULT_RUNTIMES), getattr(ns, "wasi_host", DEFAULT_HOSTS))
+    _wasi_runtime[:] = [getattr(ns, "wasi_runtime", "default")]
 
 
 @pytest.hookimpl(trylast=True)  # after pytest's tmpdir plugin has set config._tmp_path_factory
 def pytest_configure(config: pytest.Config) -> None:
     _select(config.getoption("lsp_runtime"), config.getoption("wasi_host"))
+    _wasi_runtime[:] = [config.getoption("wasi_runtime")]
     _config[:] = [config]
 
 
@@ -167,7 +177,7 @@ def matrix(
                                         spec=server, requirements=tuple(requirements), dirs=paths,
                                         own_command=native_command is None))
             continue
-        command = [sys.executable, "-m", "wasi_lsp", "serve", "--host", host]
+        command = [sys.executable, "-m", "wasi_lsp", "serve", "--host", host, *_runtime_args()]
         command += [arg for req in requirements for arg in ("--with", req)]
         command += [arg for path in paths for arg in ("--dir", str(path))]
         guest_env = dict(env)
@@ -175,7 +185,8 @@ def matrix(
             guest_env["WASI_LSP_PREPEND"] = ":".join(p.as_posix() for p in paths)
         command += [arg for k, v in guest_env.items() for arg in ("--env", f"{k}={v}")]
         command.append(server)
-        configs.append(MatrixConfig(server_command=command, label=f"wasi-{host}", timeout=timeout,
+        label = f"wasi-{host}" + (f"-{_wasi_runtime[0]}" if _runtime_args() else "")
+        configs.append(MatrixConfig(server_command=command, label=label, timeout=timeout,
                                     spec=server, requirements=tuple(requirements), dirs=paths))
     return configs
 
@@ -191,7 +202,8 @@ async def _ensure_guest_env(requirements: tuple[str, ...]) -> None:
     key = tuple(sorted(requirements))
     if key in _built_envs:
         return
-    command = [sys.executable, "-m", "wasi_lsp", "env", "build", *[a for r in key for a in ("--with", r)]]
+    command = [sys.executable, "-m", "wasi_lsp", "env", "build", *_runtime_args(),
+               *[a for r in key for a in ("--with", r)]]
     proc = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await proc.communicate()
     if proc.returncode != 0:

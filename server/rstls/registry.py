@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from typing import TYPE_CHECKING
 
-from rstls.sphinx_mode import SphinxProject
+if TYPE_CHECKING:  # only named in annotations: importing it (tempfile, traceback) would slow every start
+    from rstls.sphinx_mode import SphinxProject
 
 
 def _english():

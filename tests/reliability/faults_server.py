@@ -51,3 +51,12 @@ def document(ls, params):
 @server.feature("faults/echo")
 def echo(ls, params):
     return params.value
+
+
+@server.feature("faults/memory")
+def memory(ls, params):
+    """Live Python objects after a full collection: a leak shows as a count that only grows."""
+    import gc
+
+    gc.collect()
+    return {"objects": len(gc.get_objects()), "pending_futures": len(ls.protocol._request_futures)}

@@ -90,7 +90,7 @@ async def test_a_soak_of_mixed_requests_keeps_memory_flat_and_latency_steady(cli
     rss = []
     version = 1
     for i in range(SOAK_REQUESTS):
-        if i == tenth:
+        if i % tenth == 0 and i:
             rss.append(rss_kib(client._server.pid))
         kind = rng.random()
         started = time.monotonic()
@@ -111,9 +111,29 @@ async def test_a_soak_of_mixed_requests_keeps_memory_flat_and_latency_steady(cli
     cut = max(len(latencies) // 10, 1)
     early, late = statistics.median(latencies[:cut]), statistics.median(latencies[-cut:])
     growth = (rss[-1] - rss[0]) / 1024
+    late_growth = (rss[-1] - rss[len(rss) // 2]) / 1024
     print(f"\nsoak: {SOAK_REQUESTS} mixed messages ({len(latencies)} requests); host RSS after the first 10% "
-          f"{rss[0] / 1024:.1f} MiB, at the end {rss[-1] / 1024:.1f} MiB (growth {growth:+.1f} MiB); "
+          f"{rss[0] / 1024:.1f} MiB, at the end {rss[-1] / 1024:.1f} MiB (growth {growth:+.1f} MiB, "
+          f"{late_growth:+.1f} MiB in the second half; every 10%: {[round(r / 1024, 1) for r in rss]}); "
           f"p50 latency first 10% {early * 1000:.2f} ms, last 10% {late * 1000:.2f} ms")
     assert (final.length, final.sha256) == (len(text), hashlib.sha256(text.encode()).hexdigest())
     assert growth < 32, f"host RSS grew {growth:.1f} MiB over the soak"
+    assert late_growth < 8, f"host RSS still grew {late_growth:.1f} MiB in the second half of the soak"
     assert late < early * 2 + 0.005, f"p50 latency drifted from {early * 1000:.2f} ms to {late * 1000:.2f} ms"
+
+
+@pytest.mark.xfail(strict=True, reason="pygls 2.1.1 keeps a Future per didChange in protocol._request_futures "
+                   "(generator handlers are registered under a uuid that _check_handler_result never pops)")
+async def test_did_change_retains_nothing(client):
+    """Found by the soak: natively and in WASI alike, about 1 KB is kept per edit, forever."""
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        types.TextDocumentItem(uri=URI, language_id="plaintext", version=1, text="leak\n")))
+    before = await client.protocol.send_request_async("faults/memory", {})
+    for version, (change, _text) in enumerate(edits("leak\n", 1000, seed=1), start=2):
+        client.text_document_did_change(types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(uri=URI, version=version), [change]))
+    after = await client.protocol.send_request_async("faults/memory", {})
+    print(f"\n1000 didChange: +{after.objects - before.objects} live objects, "
+          f"+{after.pending_futures - before.pending_futures} futures left in pygls' _request_futures")
+    assert after.pending_futures - before.pending_futures < 10
+    assert after.objects - before.objects < 1000

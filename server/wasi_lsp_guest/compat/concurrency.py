@@ -31,6 +31,9 @@ shim replaces them with cooperative equivalents sharing one scheduler
   the cause.
 * **At exit**, work already runnable is run, as a process waits for its threads;
   timers still pending are dropped.
+* ``time.sleep`` sleeps with ``select``: under Node's WASI the real one never
+  returns. It runs no other work (real threads would run meanwhile; nothing
+  here can).
 
 The pygls adapter is installed here too, because its main loop is this
 scheduler's idle point: see :mod:`wasi_lsp_guest.pygls_adapter`.
@@ -41,7 +44,7 @@ from __future__ import annotations
 import atexit
 
 from wasi_lsp_guest.cooperative.hooks import after_import, provide
-from wasi_lsp_guest.cooperative.scheduler import SCHEDULER
+from wasi_lsp_guest.cooperative.scheduler import SCHEDULER, sleep
 
 _PROVIDED = {
     "concurrent.futures.thread": "wasi_lsp_guest.cooperative.futures",
@@ -76,6 +79,9 @@ def install() -> None:
     after_import("concurrent.futures._base", _patch_futures)
     after_import("asyncio", _patch_asyncio)
     atexit.register(SCHEDULER.drain)
+    import time
+
+    time.sleep = sleep
     from wasi_lsp_guest import pygls_adapter
 
     pygls_adapter.install()

@@ -41,6 +41,8 @@ class TimerEntry:
 
 def sleep(seconds: float) -> None:
     """Sleep with ``select``: ``time.sleep`` never returns under Node's WASI."""
+    if seconds < 0:
+        raise ValueError("sleep length must be non-negative")
     if seconds > 0:
         select.select([], [], [], seconds)
 

@@ -8,7 +8,11 @@ adapter guarantees:
   and ``call_later`` callbacks they schedule), ``@server.thread()``;
 * a ``$/cancelRequest`` that arrives while its request is still queued answers
   that request with RequestCancelled (-32800) instead of running it; requests
-  already running are cancelled by pygls as usual (async ones at their next await);
+  already running are cancelled by pygls as usual (async ones at their next await).
+  Before each dispatch the channel waits ``WASI_LSP_READ_AHEAD`` seconds (default
+  0.002; 0 disables the wait) for more input. Under Node, whose ``poll_oneoff``
+  misreports stdin, a cancel that arrives while its request waits is only
+  seen if it came in the same read;
 * a malformed frame or body is answered with a parse error (-32700) and the
   session continues; a Content-Length above 100 MB is refused without
   allocating it;

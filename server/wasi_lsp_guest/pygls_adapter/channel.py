@@ -8,6 +8,7 @@ how truthfully they report readiness.
 from __future__ import annotations
 
 import json
+import os
 import select
 import sys
 from collections import deque
@@ -17,6 +18,8 @@ from wasi_lsp_guest.cooperative.scheduler import Shutdown
 from wasi_lsp_guest.pygls_adapter.framing import FrameParser, encode
 
 READ_SIZE = 1 << 20
+#: Seconds to wait for more input before dispatching what is queued (0 turns waiting off).
+READ_AHEAD_WAIT = float(os.environ.get("WASI_LSP_READ_AHEAD", "0.002"))
 PARSE_ERROR, INVALID_REQUEST, INTERNAL_ERROR, REQUEST_CANCELLED = -32700, -32600, -32603, -32800
 
 
@@ -91,7 +94,7 @@ class Channel:
                 return False
             if not self._fill(timeout):
                 return True
-            self._read_ahead()
+        self._read_ahead()
         if self._queue:
             self._dispatch(self._queue.popleft())
         return bool(self._queue) or not self.eof
@@ -124,9 +127,15 @@ class Channel:
         return True
 
     def _read_ahead(self) -> None:
-        """Take in what else is already waiting, so a cancel can overtake its request."""
-        while not self.eof and self._queue and self._fd is not None and self._ready(0):
+        """Take in what else is already waiting, so a cancel can overtake its request.
+
+        The wait is a few milliseconds, not 0: wasmtime reports stdin readable
+        only once a poll has started its background read.
+        """
+        wait = READ_AHEAD_WAIT
+        while not self.eof and self._queue and self._fd is not None and self._ready(wait):
             self._fill(0)
+            wait = 0
         self._drop_cancelled()
 
     def _enqueue(self, body: bytes) -> None:
