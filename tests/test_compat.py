@@ -241,3 +241,23 @@ def test_installing_twice_changes_nothing():
         print(os.getcwd(), open(os.devnull).read() == "")
     """)
     assert out.splitlines() == ["True True", "/tmp True"]
+
+
+UNGRANTED_PATHS_ARE_ABSENT = """
+    import os, pathlib
+    print(pathlib.Path("/minimal.css").exists(), os.path.isfile("/etc/passwd"))
+    try:
+        os.stat("/etc/passwd")
+    except FileNotFoundError as error:
+        print("absent", error.errno == 44)
+"""
+
+
+def test_paths_outside_every_mount_are_absent():
+    assert guest(UNGRANTED_PATHS_ARE_ABSENT).split() == ["False", "False", "absent", "True"]
+
+
+@pytest.mark.runtime_build
+def test_paths_outside_every_mount_are_absent_on_the_built_runtime():
+    # wasi-libc 2022 (the built 3.11) answers ENOTCAPABLE here, which pathlib treats as an error.
+    assert guest(UNGRANTED_PATHS_ARE_ABSENT, "--runtime", "built:3.11").split() == ["False", "False", "absent", "True"]

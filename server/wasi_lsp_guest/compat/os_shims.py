@@ -45,6 +45,10 @@ Shim                           Behaviour in the guest, and why
                                truncates the file, so raw-fd writers cannot fill the disk across
                                opens (a reader of a raw fd may see bytes a still-open writer
                                just wrote).
+``os.stat``, ``os.lstat`` on   Older wasi-libc answers ``ENOTCAPABLE`` (errno 76) for a path
+paths outside every mount      no mount holds; ``os.path.exists`` and ``pathlib`` treat that
+                               as an error, not as "absent". The guest sees exactly what was
+                               granted, so such a path does not exist: ``FileNotFoundError``.
 =============================  ==============================================================
 
 Threads, ``concurrent.futures``, ``multiprocessing`` and ``asyncio`` are in
@@ -110,9 +114,26 @@ def install() -> None:
     _real_chdir, _real_getcwd, _real_getcwdb = os.chdir, os.getcwd, os.getcwdb
     _real_open, _real_os_open = io.open, os.open
     os.chdir, os.getcwd, os.getcwdb = chdir, getcwd, getcwdb
+    os.stat, os.lstat = _absent_if_ungranted(os.stat), _absent_if_ungranted(os.lstat)
     builtins.open = io.open = open_
     os.open = os_open
     sys.meta_path.append(_PasswdFinder)
+
+
+ENOTCAPABLE = 76
+
+
+def _absent_if_ungranted(real):
+    def stat(path, *args, **kwargs):
+        try:
+            return real(path, *args, **kwargs)
+        except PermissionError as error:
+            if error.errno != ENOTCAPABLE:
+                raise
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory (not granted to the guest)", path) from None
+
+    stat.__wrapped__ = real
+    return stat
 
 
 def _define(name: str, function) -> None:
