@@ -460,7 +460,7 @@ async def _main(options) -> int:
     runtimes = _runtimes(options.hosts)
     results = Results(machine=_machine(), date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                       load=[round(x, 2) for x in os.getloadavg()])
-    workspace = _workspace()
+    workspace = _workspace(runtimes)
     try:
         prepare_snapshots(runtimes, sorted(set(servers) | {"rstls"}), workspace, console)
         for rt in runtimes:  # warm every cache first: environments, overlays, compiled runtimes
@@ -468,18 +468,8 @@ async def _main(options) -> int:
                 await measure_start(rt.command(server, workspace), workspace)
         if "start" not in skip:
             for server in servers:
-                results.start[server] = {}
-                for rt in runtimes:
-                    console.log(f"cold start: {server} on {rt.label}")
-                    cold = None
-                    if rt.host is not None and "cold" not in skip:
-                        cold = await _cold_start(rt.command(server, workspace), workspace)
-                    samples = [await measure_start(rt.command(server, workspace), workspace)
-                               for _ in range(options.runs)]
-                    results.start[server][rt.label] = {
-                        "median": statistics.median(samples), "spread": statistics.pstdev(samples),
-                        "min": min(samples), "max": max(samples), "n": len(samples), "cold": cold,
-                    }
+                results.start[server] = await _start_times(server, runtimes, workspace, options.runs,
+                                                           cold="cold" not in skip, console=console)
         if "latency" not in skip:
             for rt in runtimes:
                 console.log(f"latency: rstls on {rt.label}")
@@ -503,10 +493,29 @@ async def _main(options) -> int:
     return 0
 
 
-def _workspace() -> Path:
-    """A fixed, emptied directory: a snapshot is tied to its mounts, so a fixed path lets the next run reuse it."""
+async def _start_times(server: str, runtimes: list[Runtime], workspace: Path, runs: int, *, cold: bool,
+                       console) -> dict:
+    """Start times per runtime, taken round-robin so a change in the machine's load hits every runtime alike."""
+    firsts = {}
+    for rt in runtimes:
+        if rt.host is not None and cold:
+            console.log(f"first start, cold cache: {server} on {rt.label}")
+            firsts[rt.label] = await _cold_start(rt.command(server, workspace), workspace)
+    console.log(f"warm starts: {server}, {runs} rounds over {len(runtimes)} runtimes")
+    samples: dict[str, list[float]] = {rt.label: [] for rt in runtimes}
+    for _ in range(runs):
+        for rt in runtimes:
+            samples[rt.label].append(await measure_start(rt.command(server, workspace), workspace))
+    return {label: {"median": statistics.median(xs), "spread": statistics.pstdev(xs), "min": min(xs),
+                     "max": max(xs), "n": len(xs), "cold": firsts.get(label)} for label, xs in samples.items()}
+
+
+def _workspace(runtimes: list[Runtime]) -> Path:
+    """A fresh directory; with snapshots a fixed one, since a snapshot is tied to its mounts and can then be reused."""
     from wasi_lsp.cache import cache_root
 
+    if not any(rt.snapshot for rt in runtimes):
+        return Path(tempfile.mkdtemp(prefix="wasi-lsp-bench-ws-"))
     workspace = cache_root() / "bench" / "workspace"
     shutil.rmtree(workspace, ignore_errors=True)
     workspace.mkdir(parents=True)
