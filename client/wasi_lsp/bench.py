@@ -7,7 +7,6 @@ Servers are driven by pygls' own LanguageClient, exactly as an editor would.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os

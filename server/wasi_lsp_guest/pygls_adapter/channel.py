@@ -11,6 +11,7 @@ import json
 import os
 import select
 import sys
+import time
 from collections import deque
 from typing import Callable
 
@@ -20,6 +21,9 @@ from wasi_lsp_guest.pygls_adapter.framing import FrameParser, encode
 READ_SIZE = 1 << 20
 #: Seconds to wait for more input before dispatching what is queued (0 turns waiting off).
 READ_AHEAD_WAIT = float(os.environ.get("WASI_LSP_READ_AHEAD", "0.002"))
+#: Wait only when the server was away from stdin at least this long: a cancel can
+#: only be pending if time passed since the last read (a quick request pays nothing).
+READ_AHEAD_AFTER = 0.005
 PARSE_ERROR, INVALID_REQUEST, INTERNAL_ERROR, REQUEST_CANCELLED = -32700, -32600, -32603, -32800
 
 
@@ -85,6 +89,7 @@ class Channel:
         self._dispatch = dispatch
         self._parser = FrameParser()
         self._queue: deque[dict] = deque()
+        self._last_read = time.monotonic()
         self.eof = False
 
     def pump(self, timeout: float | None) -> bool:
@@ -116,6 +121,7 @@ class Channel:
         except (OSError, ValueError) as error:
             note(f"cannot read stdin ({error}); stopping")
             data = b""
+        self._last_read = time.monotonic()
         if not data:
             self.eof = True
             return True
@@ -132,7 +138,8 @@ class Channel:
         The wait is a few milliseconds, not 0: wasmtime reports stdin readable
         only once a poll has started its background read.
         """
-        wait = READ_AHEAD_WAIT
+        away = time.monotonic() - self._last_read
+        wait = READ_AHEAD_WAIT if away >= READ_AHEAD_AFTER else 0
         while not self.eof and self._queue and self._fd is not None and self._ready(wait):
             self._fill(0)
             wait = 0
