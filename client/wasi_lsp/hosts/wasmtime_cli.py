@@ -185,23 +185,6 @@ def precompiled(spec: RunSpec, wasmtime: str) -> Path:
     cache.atomic_write_json(record, {**identity, "sha256": digest,
                                      "stamp": cache.stat_stamp(artifact), "runtime": str(spec.runtime.wasm)})
     return artifact
-    verify(spec.runtime, force=True)  # never compile a file that was not just hashed
-    cache.sweep_partials(directory)
-    staging = directory / f".{artifact.name}.{os.getpid()}.partial"
-    command = [wasmtime, "compile", *(["-W", "epoch-interruption=y"] if epoch else []), "-o", str(staging),
-               str(spec.runtime.wasm)]
-    with _progress(f"Compiling {spec.runtime.wasm.name} with the wasmtime CLI (once per wasmtime and runtime)"):
-        done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "RUST_BACKTRACE": "0"})
-    if done.returncode != 0:
-        staging.unlink(missing_ok=True)
-        raise WasiLspError(
-            f"{wasmtime} compile failed (exit {done.returncode}): {done.stderr.strip()[-400:]}",
-            fix=f"check that {wasmtime} runs on this machine, or {INSTALL_FIX}",
-        )
-    cache.atomic_write_json(record, {"sha256": cache.file_sha256(staging), "runtime": str(spec.runtime.wasm),
-                                     "wasmtime": os.path.realpath(wasmtime), "epoch_interruption": epoch})
-    os.replace(staging, artifact)
-    return artifact
 
 
 def read_only_namespace(mounts: tuple[Mount, ...]) -> list[str]:
