@@ -91,15 +91,10 @@ def cmd_run(options) -> int:
 
 
 def cmd_serve(options) -> int:
-    from wasi_lsp.serving import server_args
+    from wasi_lsp.serving import server_args, server_spec
 
     project = project_config(options)
-    server = options.server or project.get("server")
-    if not server:
-        raise WasiLspError(
-            "no server to serve",
-            fix="name one (wasi-lsp serve my_module:server) or set server = ... in [tool.wasi-lsp]",
-        )
+    server = server_spec(options, project, "serve", "wasi-lsp serve my_module:server")
     extra = _strip_dashdash(options.args)
     from wasi_lsp.overlay import guest_requirements
 

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+from wasi_lsp.errors import WasiLspError
 from wasi_lsp.overlay import GUEST_CONSOLE_SCRIPTS
+
+
+def server_spec(options, project, verb: str, example: str) -> str:
+    """The server named on the command line, else ``[tool.wasi-lsp] server``; an error names both ways."""
+    server = options.server or project.get("server")
+    if not server:
+        raise WasiLspError(
+            f"no server to {verb}",
+            fix=f"name one ({example}) or set server = ... in [tool.wasi-lsp]",
+        )
+    return server
 
 
 def server_args(server: str, grants, extra: list[str]) -> list[str]:

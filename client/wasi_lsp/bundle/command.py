@@ -30,15 +30,10 @@ def run(options) -> int:
     from wasi_lsp.commands import grants_from, project_config
     from wasi_lsp.overlay import guest_requirements
     from wasi_lsp.sandbox import parse_env
-    from wasi_lsp.serving import server_args
+    from wasi_lsp.serving import server_args, server_spec
 
     project = project_config(options)
-    server = options.server or project.get("server")
-    if not server:
-        raise WasiLspError(
-            "no server to bundle",
-            fix="name one (wasi-lsp bundle vscode my_module:server --out DIR) or set server = ... in [tool.wasi-lsp]",
-        )
+    server = server_spec(options, project, "bundle", "wasi-lsp bundle vscode my_module:server --out DIR")
     if options.dir:
         raise WasiLspError(
             "--dir has no meaning in a bundle: VS Code mounts only the extension and the workspace folder",
