@@ -21,9 +21,12 @@ from wasi_lsp_guest.pygls_adapter.framing import FrameParser, encode
 READ_SIZE = 1 << 20
 #: Seconds to wait for more input before dispatching what is queued (0 turns waiting off).
 READ_AHEAD_WAIT = float(os.environ.get("WASI_LSP_READ_AHEAD", "0.002"))
-#: Wait only when the server was away from stdin at least this long: a cancel can
-#: only be pending if time passed since the last read (a quick request pays nothing).
+#: Wait only after a handler that ran at least this long: only then can a client
+#: have sent cancels for what is queued (a stream of quick requests pays nothing).
 READ_AHEAD_AFTER = 0.005
+#: After a long handler, wait up to this share of its time (at most READ_AHEAD_MAX):
+#: the host may need a moment to report input that arrived meanwhile.
+READ_AHEAD_SHARE, READ_AHEAD_MAX = 0.02, 0.02
 PARSE_ERROR, INVALID_REQUEST, INTERNAL_ERROR, REQUEST_CANCELLED = -32700, -32600, -32603, -32800
 
 
@@ -89,7 +92,7 @@ class Channel:
         self._dispatch = dispatch
         self._parser = FrameParser()
         self._queue: deque[dict] = deque()
-        self._last_read = time.monotonic()
+        self._last_handler_time = 0.0
         self.eof = False
 
     def pump(self, timeout: float | None) -> bool:
@@ -101,7 +104,9 @@ class Channel:
                 return True
         self._read_ahead()
         if self._queue:
+            started = time.monotonic()
             self._dispatch(self._queue.popleft())
+            self._last_handler_time = time.monotonic() - started
         return bool(self._queue) or not self.eof
 
     def _ready(self, timeout: float | None) -> bool:
@@ -121,7 +126,6 @@ class Channel:
         except (OSError, ValueError) as error:
             note(f"cannot read stdin ({error}); stopping")
             data = b""
-        self._last_read = time.monotonic()
         if not data:
             self.eof = True
             return True
@@ -138,8 +142,10 @@ class Channel:
         The wait is a few milliseconds, not 0: wasmtime reports stdin readable
         only once a poll has started its background read.
         """
-        away = time.monotonic() - self._last_read
-        wait = READ_AHEAD_WAIT if away >= READ_AHEAD_AFTER else 0
+        busy = self._last_handler_time
+        wait = 0.0
+        if busy >= READ_AHEAD_AFTER and READ_AHEAD_WAIT > 0:
+            wait = max(READ_AHEAD_WAIT, min(busy * READ_AHEAD_SHARE, READ_AHEAD_MAX))
         while not self.eof and self._queue and self._fd is not None and self._ready(wait):
             self._fill(0)
             wait = 0
