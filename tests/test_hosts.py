@@ -57,14 +57,20 @@ while True:
 """
 
 
-def test_stdin_stdout_stream_interactively(host, tmp_path):
-    """Each reply must arrive before the next line is written: nothing waits for EOF."""
+def spawn_interactive(host: str, code: str, cwd) -> tuple[subprocess.Popen, "queue.Queue[bytes]"]:
+    """A guest running ``code`` with its stdin open, and a queue its stdout lines arrive on as they come."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "wasi_lsp", "run", "--host", host, "--no-project", "--", "-c", ECHO],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
+        [sys.executable, "-m", "wasi_lsp", "run", "--host", host, "--no-project", "--", "-c", code],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
     )
     lines: queue.Queue[bytes] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    return proc, lines
+
+
+def test_stdin_stdout_stream_interactively(host, tmp_path):
+    """Each reply must arrive before the next line is written: nothing waits for EOF."""
+    proc, lines = spawn_interactive(host, ECHO, tmp_path)
     try:
         for i in range(3):
             proc.stdin.write(f"line {i}\n".encode())
@@ -91,12 +97,7 @@ for _ in range(3):
 
 def test_stdin_stays_blocking_after_select(host, tmp_path):
     """A select on stdin (a language server's idle wait) must not turn later reads into EAGAIN."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "wasi_lsp", "run", "--host", host, "--no-project", "--", "-c", SELECT_THEN_READ],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
-    )
-    lines: queue.Queue[bytes] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    proc, lines = spawn_interactive(host, SELECT_THEN_READ, tmp_path)
     try:
         assert lines.get(timeout=120) == b"[]\n"  # nothing written yet: the select timed out
         for text in ("one", "two"):

@@ -178,14 +178,18 @@ async def _initialize(client):
         capabilities=client_capabilities("visual-studio-code"), root_uri=None))
 
 
-@runtime_build_only
-async def test_rstls_serves_on_the_built_runtime(built):
-    client = await _session_config("--runtime", "built:3.11", "rstls").start()
+async def _assert_rstls_initializes(*serve_options: str) -> None:
+    client = await _session_config(*serve_options, "rstls").start()
     try:
         result = await _initialize(client)
         assert result.server_info.name == "rstls"
     finally:
         await client.shutdown_session()
+
+
+@runtime_build_only
+async def test_rstls_serves_on_the_built_runtime(built):
+    await _assert_rstls_initializes("--runtime", "built:3.11")
 
 
 # -- snapshots ---------------------------------------------------------------------------------
@@ -327,12 +331,7 @@ async def test_serve_uses_the_matching_snapshot(built):
              check=True)
     proc = wasi_lsp("serve", "--runtime", "built:3.11", "--print-capabilities", "rstls", check=True)
     assert "+ snapshot [pygls,lsprotocol.types,rstls" in proc.stdout  # this one, or the fixture's longer list
-    client = await _session_config("--runtime", "built:3.11", "rstls").start()
-    try:
-        result = await _initialize(client)
-        assert result.server_info.name == "rstls"
-    finally:
-        await client.shutdown_session()
+    await _assert_rstls_initializes("--runtime", "built:3.11")
 
 
 @runtime_build_only
