@@ -27,7 +27,12 @@ def compiled_aot() -> tuple[Path, Path]:
 
 @pytest.fixture
 def fresh_cache(tmp_path, compiled_aot, monkeypatch) -> Path:
-    """An empty ``WASI_LSP_CACHE_DIR`` (set for ``wasi_lsp()`` calls) holding only the compiled pinned runtime."""
+    """An empty ``WASI_LSP_CACHE_DIR`` (set for ``wasi_lsp()`` calls) holding only the compiled pinned runtime.
+
+    The tests using it check cache mechanics against that seeded artifact, so
+    they run on the pinned runtime even when the session picked another.
+    """
+    monkeypatch.setenv("WASI_LSP_RUNTIME", "default")
     root = tmp_path / "cache"
     (root / "aot").mkdir(parents=True)
     for path in compiled_aot:

@@ -30,6 +30,45 @@ def wasi_lsp(*args: str, input: str | bytes | None = None, timeout: float = 300,
     return proc
 
 
+def guest_python() -> str:
+    """``X.Y`` of the runtime this session's commands run on (``--wasi-runtime`` moves them)."""
+    from wasi_lsp.runtime import resolve
+
+    return resolve().tag
+
+
+def pyc_tag() -> str:
+    return "cpython-" + guest_python().replace(".", "")
+
+
+def guest_stdlib_mounts() -> list[str]:
+    """The guest paths the runtime itself needs mounted (none for an embedded stdlib)."""
+    from wasi_lsp.runtime import resolve, runtime_mounts
+
+    return [mount.guest for mount in runtime_mounts(resolve())]
+
+
+def _on_the_pinned_runtime(node):
+    """Tests marked ``pinned_runtime`` are about the pinned runtime itself, so they always run on it."""
+    if node.get_closest_marker("pinned_runtime") is None:
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WASI_LSP_RUNTIME", "default")
+        yield
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _pinned_runtime_module(request):
+    """For a marked module, before its module-scoped fixtures build anything."""
+    yield from _on_the_pinned_runtime(request.node)
+
+
+@pytest.fixture(autouse=True)
+def _pinned_runtime_test(request):
+    yield from _on_the_pinned_runtime(request.node)
+
+
 @pytest.fixture(params=ALL_HOSTS)
 def host(request) -> str:
     """Each WASI host in turn."""

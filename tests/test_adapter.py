@@ -19,6 +19,8 @@ from pygls.exceptions import JsonRpcRequestCancelled
 from pygls.lsp.client import LanguageClient as PyglsClient
 from pytest_lsp import ClientServerConfig, LanguageClient
 
+from wasi_lsp.pytest_plugin import serve_command as plugin_serve_command
+
 SERVERS = Path(__file__).resolve().parent / "servers"
 PYGLS2 = ("pygls==2.1.1",)
 PYGLS1 = ("pygls==1.3.1",)
@@ -26,11 +28,7 @@ PYGLS1 = ("pygls==1.3.1",)
 
 def serve_command(spec: str, requirements=PYGLS2, *options: str) -> list[str]:
     """``wasi-lsp serve`` for a server module in tests/servers, mounted and first on the guest's path."""
-    return [
-        sys.executable, "-m", "wasi_lsp", "serve",
-        *[arg for req in requirements for arg in ("--with", req)],
-        "--dir", str(SERVERS), "--env", f"WASI_LSP_PREPEND={SERVERS}", *options, spec,
-    ]
+    return plugin_serve_command(spec, requirements=requirements, dirs=[SERVERS], options=options)
 
 
 async def request(client, method: str, params=None, msg_id=None, timeout: float = 30):

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from cache_fixtures import compiled_aot, fresh_cache  # noqa: F401 (fixtures)
-from conftest import wasi_lsp
+from conftest import guest_python, pyc_tag, wasi_lsp
 
 # docutils: small, pure, and it has console scripts (RECORD lists ../../bin/...).
 DOCUTILS = "docutils>=0.20"
@@ -62,10 +62,10 @@ def test_requirements_from_args_file_and_pyproject_share_one_env(tmp_path, docut
     assert env_path("--no-project", f"  {DOCUTILS} ", cwd=project) == docutils_env
     info = json.loads(wasi_lsp("env", "info", cwd=project, check=True).stdout)
     assert info["root"] == str(docutils_env)
-    assert info["requirements"] == [DOCUTILS] and info["python"] == "3.12"
+    assert info["requirements"] == [DOCUTILS] and info["python"] == guest_python()
     assert any(name.startswith("docutils-") for name in info["installed"])
     build = wasi_lsp("env", "build", cwd=project, check=True).stdout
-    assert build.startswith(f"environment ready: {docutils_env}\n  python 3.12, ")
+    assert build.startswith(f"environment ready: {docutils_env}\n  python {guest_python()}, ")
     # Another requirement set is another environment.
     assert env_path("--no-project", DOCUTILS, "lsprotocol") != docutils_env
 
@@ -102,7 +102,8 @@ def pinned_runtime(tmp_path, compiled_aot, monkeypatch):
     from wasi_lsp.runtime import resolve
 
     monkeypatch.setenv("WASI_LSP_CACHE_DIR", str(tmp_path / "cache"))
-    return resolve()
+    monkeypatch.setenv("WASI_LSP_RUNTIME", "default")
+    return resolve("default")
 
 
 # --- pure wheels, and what has none ------------------------------------------------------
@@ -189,7 +190,7 @@ def _snapshot(root: Path) -> dict[str, int]:
 
 def test_bytecode_is_precompiled_unchecked_and_imports_write_nothing(docutils_env):
     pycs = list((docutils_env / "lib/python/docutils/__pycache__").glob("*.pyc"))
-    assert pycs and all(p.name.endswith(".cpython-312.pyc") for p in pycs)
+    assert pycs and all(p.name.endswith(f".{pyc_tag()}.pyc") for p in pycs)
     for pyc in pycs:
         flags = int.from_bytes(pyc.read_bytes()[4:8], "little")
         assert flags == 0b01, f"{pyc.name}: expected an unchecked hash-based pyc, flags={flags:#b}"
@@ -204,8 +205,8 @@ except OSError as error:
     proc = wasi_lsp("run", "--no-project", "--with", DOCUTILS, "--", "-v", "-c", code, check=True)
     assert proc.stdout.startswith("read-only ")
     site = "/wasi-lsp/env/lib/python/docutils"
-    assert f"# code object from '{site}/__pycache__/core.cpython-312.pyc'" in proc.stderr
-    assert f"# {site}/__pycache__/core.cpython-312.pyc matches {site}/core.py" in proc.stderr
+    assert f"# code object from '{site}/__pycache__/core.{pyc_tag()}.pyc'" in proc.stderr
+    assert f"# {site}/__pycache__/core.{pyc_tag()}.pyc matches {site}/core.py" in proc.stderr
     assert _snapshot(docutils_env) == before
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import wasi_lsp
+from conftest import guest_stdlib_mounts, wasi_lsp
 from wasi_lsp.runtime import Runtime
 from wasi_lsp.spec import Limits, Mount, RunSpec
 
@@ -168,7 +168,7 @@ def test_print_capabilities_shows_exactly_what_the_guest_gets(host, tmp_path):
     env = dict(line.strip().split("=", 1) for line in text.split("environment (nothing else is passed):\n")[1]
                .split("limits:")[0].splitlines())
     assert f"host: {host}" in text
-    assert mounts == ["/wasi-lsp/env", "/wasi-lsp/guest", "/tmp", "/dev", str(work)]
+    assert mounts == [*guest_stdlib_mounts(), "/wasi-lsp/env", "/wasi-lsp/guest", "/tmp", "/dev", str(work)]
     assert env["GRANTED"] == "1" and "WASI_LSP_TEST_VAR" not in env
     # -S: no site hooks, so the guest shows its environment exactly as the host passed it.
     code = (

@@ -28,6 +28,8 @@ from conftest import REPO
 from wasi_lsp import runtime as rt
 from wasi_lsp.spec import Mount, RunSpec
 
+pytestmark = pytest.mark.pinned_runtime  # what these tests ship or check is the pinned runtime
+
 NIX_DIR = REPO / "nix"
 LIB = NIX_DIR / "lib.nix"
 STORE = "/nix/store"
@@ -321,7 +323,7 @@ def _write_wrapper(tmp_path: Path, **grants) -> Path:
 
     wasmtime = find_wasmtime()
     assert wasmtime, "the wasmtime CLI is missing: pip install 'wasi-lsp[cli]'"
-    args = {"wasmtime": wasmtime, "wasm": str(rt.resolve().wasm), "storeDir": str(tmp_path / "store"), **grants}
+    args = {"wasmtime": wasmtime, "wasm": str(rt.resolve("default").wasm), "storeDir": str(tmp_path / "store"), **grants}
     wrapper = tmp_path / "python"
     wrapper.write_text(nix_eval("lib.wrapperScript a", args))
     return wrapper

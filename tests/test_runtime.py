@@ -20,12 +20,14 @@ from cache_fixtures import compiled_aot, flip_byte, fresh_cache  # noqa: F401 (f
 from conftest import wasi_lsp
 from wasi_lsp.runtime import PINNED_SHA256
 
+pytestmark = pytest.mark.pinned_runtime  # what these tests ship or check is the pinned runtime
+
 
 @pytest.fixture(scope="session")
 def pinned_wasm() -> Path:
     from wasi_lsp.runtime import resolve
 
-    return resolve().wasm
+    return resolve("default").wasm
 
 
 def sha256(path: Path) -> str:

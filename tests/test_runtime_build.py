@@ -1,8 +1,8 @@
 """The runtime built from Debian's sources (built:3.11) and its Wizer snapshots.
 
 Tests marked ``runtime_build`` need ``scripts/build-runtime.sh`` to have run
-(minutes), so the default run deselects them; CI runs them in their own job:
-``scripts/build-runtime.sh && pytest tests/test_runtime_build.py -m runtime_build``.
+(minutes), so the default run deselects them; ``scripts/runtime-job.sh`` is
+their own job (the build, these tests, and the end-to-end suites on it).
 The rest check what a user sees before any build: the errors and the manifest.
 """
 
@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 from dataclasses import replace
@@ -91,6 +92,7 @@ def test_deb_src_twins_only_the_deb_stanzas():
     )
 
 
+@pytest.mark.pinned_runtime
 def test_the_pinned_runtime_cannot_be_snapshotted(tmp_path):
     proc = wasi_lsp("runtime", "snapshot", "--preload", "json", "--no-project",
                     env={"WASI_LSP_CACHE_DIR": str(tmp_path)})
@@ -106,6 +108,47 @@ def test_bad_preload_lists_are_refused(text):
         return
     with pytest.raises(WasiLspError, match="expected module names"):
         snapshot.parse_preload(text)
+
+
+@pytest.mark.pinned_runtime
+def test_serve_requiring_a_snapshot_on_the_pinned_runtime_names_the_fix():
+    proc = wasi_lsp("serve", "--no-project", "--snapshot", "require", "--print-capabilities", "rstls")
+    assert proc.returncode == 2, proc.stderr
+    assert "--snapshot require: the runtime" in proc.stderr and "cannot be snapshotted" in proc.stderr
+    assert "--runtime built:3.11" in proc.stderr
+
+
+@pytest.mark.pinned_runtime
+def test_serve_on_the_pinned_runtime_ignores_snapshots_by_default():
+    proc = wasi_lsp("serve", "--no-project", "--print-capabilities", "rstls", check=True)
+    assert "snapshot" not in proc.stdout.splitlines()[1]
+
+
+def test_default_preload_is_the_module_serve_imports():
+    serve = ["-m", "wasi_lsp_guest.serve"]
+    assert snapshot.default_preload("rstls", [*serve, "rstls.__main__:main"]) == ["rstls.server"]
+    assert snapshot.default_preload("my_server:server", [*serve, "my_server:server", "--x"]) == [
+        "pygls", "lsprotocol.types", "my_server"]
+    assert snapshot.default_preload("runpy_style", [*serve, "runpy_style"]) == ["pygls", "lsprotocol.types"]
+
+
+@pytest.mark.parametrize("value", [["pygls", "my_server"], "pygls, my_server"])
+def test_preload_from_the_project(value):
+    from argparse import Namespace
+
+    from wasi_lsp.config import ProjectConfig
+
+    project = ProjectConfig(table={"preload": value})
+    assert snapshot.configured_preload(Namespace(preload=None), project) == ["pygls", "my_server"]
+    assert snapshot.configured_preload(Namespace(preload="json"), project) == ["json"]
+    assert snapshot.configured_preload(Namespace(preload=None), ProjectConfig()) is None
+
+
+def test_an_unknown_snapshot_mode_in_the_project_is_refused(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.wasi-lsp]\nserver = "rstls"\nsnapshot = "always"\n')
+    proc = wasi_lsp("serve", "--print-capabilities", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "snapshot mode 'always' is not one of auto, require, off" in proc.stderr
 
 
 # -- with the built runtime ------------------------------------------------------------------
@@ -322,6 +365,8 @@ def test_snapshot_refuses_a_changed_import_path(snap):
     code, out, err = embedded.run_captured(replace(spec, env={**spec.env, "PYTHONPATH": "/elsewhere"}))
     assert code == 70 and "ran" not in out
     assert "PYTHONPATH is '/elsewhere' now" in err
+    with pytest.raises(WasiLspError, match=r"made with another import path \(WASI_LSP_PREPEND\)"):
+        snapshot.for_run(_spec(["-c", "print('ran')"], env=["WASI_LSP_PREPEND=/elsewhere"]), snap)
 
 
 @runtime_build_only
@@ -329,8 +374,14 @@ async def test_serve_uses_the_matching_snapshot(built):
     # Through the CLI both times, so the snapshot is made for exactly what serve mounts.
     wasi_lsp("runtime", "snapshot", "--runtime", "built:3.11", "--preload", "pygls,lsprotocol.types,rstls", "rstls",
              check=True)
+    proc = wasi_lsp("serve", "--runtime", "built:3.11", "--preload", "pygls,lsprotocol.types,rstls",
+                    "--print-capabilities", "rstls", check=True)
+    assert "+ snapshot [pygls,lsprotocol.types,rstls]" in proc.stdout
+    assert "snapshot: " not in proc.stderr  # found, not made again
+    # Without a configured list, serve wants rstls' default one and makes it once.
+    wasi_lsp("serve", "--runtime", "built:3.11", "--snapshot", "require", "--print-capabilities", "rstls", check=True)
     proc = wasi_lsp("serve", "--runtime", "built:3.11", "--print-capabilities", "rstls", check=True)
-    assert "+ snapshot [pygls,lsprotocol.types,rstls" in proc.stdout  # this one, or the fixture's longer list
+    assert "+ snapshot [rstls.server]" in proc.stdout
     await _assert_rstls_initializes("--runtime", "built:3.11")
 
 
@@ -343,3 +394,83 @@ def test_snapshot_runs_on_each_host(snap, host, capfd):
     spec = snapshot.for_run(_spec(["-c", "import sys; print(sys.argv, 'rstls' in sys.modules)", "x"]), snap)
     assert get_host(host).run(spec) == 0
     assert capfd.readouterr().out.splitlines()[-1] == "['-c', 'x'] True"
+
+
+PROBE_SERVER = """from pygls.lsp.server import LanguageServer
+
+server = LanguageServer("probe", "v1")
+"""
+
+
+def _probe_serve(directory: Path, *options: str) -> subprocess.CompletedProcess:
+    return wasi_lsp("serve", "--no-project", "--runtime", "built:3.11", "--with", "pygls>=2.1,<3",
+                    "--dir", str(directory), "--env", f"WASI_LSP_PREPEND={directory}", *options,
+                    "--print-capabilities", "probe_server:server")
+
+
+@runtime_build_only
+def test_serve_makes_a_snapshot_when_required_and_reuses_it(built, tmp_path):
+    (tmp_path / "probe_server.py").write_text(PROBE_SERVER)  # a fresh mount: no snapshot can match it yet
+    auto = _probe_serve(tmp_path)
+    assert auto.returncode == 0 and "+ snapshot" not in auto.stdout  # auto never makes one unasked
+    made = _probe_serve(tmp_path, "--snapshot", "require")
+    assert made.returncode == 0, made.stderr
+    assert "snapshot: " in made.stderr
+    assert "+ snapshot [pygls,lsprotocol.types,probe_server]" in made.stdout
+    again = _probe_serve(tmp_path)
+    assert "snapshot: " not in again.stderr
+    assert "+ snapshot [pygls,lsprotocol.types,probe_server]" in again.stdout
+    assert "+ snapshot" not in _probe_serve(tmp_path, "--snapshot", "off").stdout
+
+
+@runtime_build_only
+def test_serve_makes_the_configured_preload_list(built, tmp_path):
+    (tmp_path / "probe_server.py").write_text(PROBE_SERVER)
+    made = _probe_serve(tmp_path, "--preload", "probe_server,json")
+    assert made.returncode == 0, made.stderr
+    assert "+ snapshot [probe_server,json]" in made.stdout
+
+
+@runtime_build_only
+def test_a_stale_snapshot_is_named_not_silently_skipped(built, tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    for directory in (first, second):
+        directory.mkdir()
+        (directory / "probe_server.py").write_text(PROBE_SERVER)
+    assert _probe_serve(first, "--snapshot", "require").returncode == 0
+    moved = _probe_serve(second)
+    assert moved.returncode == 0
+    assert "+ snapshot" not in moved.stdout
+    assert re.search(r"the snapshot \S+ for probe_server:server no longer matches \(its mounts or import path changed\)",
+                     moved.stderr), moved.stderr
+
+
+@runtime_build_only
+def test_the_plugin_serves_matrix_cells_from_a_snapshot(built):
+    tests = Path(__file__).resolve().parent
+    proc = subprocess.run([sys.executable, "-m", "pytest", str(tests / "lsp" / "test_utf16.py"), "-v", "-p",
+                           "no:cacheprovider", "--lsp-runtime", "wasi", "--wasi-runtime", "built:3.11",
+                           "--wasi-snapshot"], capture_output=True, text=True, cwd=tests.parent, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "[wasi-wasmtime-built:3.11+snapshot] PASSED" in proc.stdout
+
+
+@runtime_build_only
+def test_bench_reports_the_built_runtime_plain_and_from_a_snapshot(built, tmp_path):
+    out = tmp_path / "bench.json"
+    proc = wasi_lsp("bench", "--hosts", "wasmtime@built:3.11", "--runs", "1", "--servers", "rstls",
+                    "--skip", "cold,latency,interpreter,env,pytest", "--json", str(out), timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    start = json.loads(out.read_text())["start"]["rstls"]
+    assert set(start) == {"native", "wasi-wasmtime@built:3.11", "wasi-wasmtime@built:3.11+snapshot"}
+    assert "wasi-wasmtime@built:3.11+snapshot" in proc.stdout
+
+
+@runtime_build_only
+def test_wasi_lsp_runtime_moves_every_command_and_default_still_names_the_pinned(built):
+    code = "import sys; print(sys.version_info[:2])"
+    moved = wasi_lsp("run", "--no-project", "--", "-c", code, env={"WASI_LSP_RUNTIME": "built:3.11"}, check=True)
+    assert moved.stdout.strip() == "(3, 11)"
+    pinned = wasi_lsp("run", "--no-project", "--runtime", "default", "--", "-c", code,
+                      env={"WASI_LSP_RUNTIME": "built:3.11"}, check=True)
+    assert pinned.stdout.strip() == "(3, 12)"

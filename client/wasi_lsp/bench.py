@@ -34,7 +34,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser("bench", help="benchmark native CPython vs each WASI host, side by side")
     p.add_argument("--hosts", default="wasmtime",
                    help="comma-separated WASI hosts, each HOST or HOST@RUNTIME, e.g. "
-                        "wasmtime,node,wasmtime@built:3.11 (a built runtime runs with a snapshot; default: wasmtime)")
+                        "wasmtime,node,wasmtime@built:3.11 (a built runtime is measured plain and from a "
+                        "snapshot; default: wasmtime)")
     p.add_argument("--runs", type=int, default=10,
                    help="cold-start runs per server and runtime (default 10; fewer only for a smoke test)")
     p.add_argument("--requests", type=int, default=20, help="requests per latency measurement")
@@ -47,36 +48,28 @@ def add_parser(sub) -> None:
     p.set_defaults(command_module=__name__)
 
 
-#: What a snapshot pre-imports for each server: everything its module imports at start-up.
-PRELOAD = {"minimal": "wasi_lsp_guest.minimal_server", "rstls": "rstls.server"}
-
-
 @dataclass
 class Runtime:
     """Native CPython (host None), or a WASI host on the default runtime or on ``runtime`` (``--runtime``).
 
-    A built runtime (``built:X.Y``) is measured with a snapshot made by the
-    bench for its workspace: ``wasi-lsp serve`` uses a matching snapshot by itself.
+    With ``snapshot``, ``serve`` runs from a Wizer snapshot of the server's
+    imports (made by the first, warm-up start: ``--snapshot require``).
     """
 
     label: str
     host: str | None
     runtime: str | None = None
-
-    @property
-    def snapshot(self) -> bool:
-        return bool(self.runtime and self.runtime.startswith("built:"))
-
-    def sandbox(self, workspace: Path) -> list[str]:
-        return ["--no-project", "--host", self.host, *(["--runtime", self.runtime] if self.runtime else []),
-                "--with", "pygls>=2.1,<3", "--dir", str(workspace)]
+    snapshot: bool = False
 
     def command(self, server: str, workspace: Path) -> list[str]:
         if self.host is None:
             if server == "rstls":
                 return [sys.executable, "-m", "rstls"]
             return [sys.executable, "-m", "wasi_lsp_guest.serve", SERVERS[server]]
-        return [sys.executable, "-m", "wasi_lsp", "serve", *self.sandbox(workspace), SERVERS[server]]
+        return [sys.executable, "-m", "wasi_lsp", "serve", "--no-project", "--host", self.host,
+                *(["--runtime", self.runtime] if self.runtime else []),
+                "--snapshot", "require" if self.snapshot else "off",
+                "--with", "pygls>=2.1,<3", "--dir", str(workspace), SERVERS[server]]
 
     def run_args(self) -> list[str]:
         """``wasi-lsp run`` on this host and runtime (no snapshot: ``run`` never uses one)."""
@@ -352,7 +345,7 @@ print(time.perf_counter() - t)
 
 def bench_interpreter(runtimes: list[Runtime], rounds: int = 3) -> dict:
     out = {}
-    for rt in runtimes:
+    for rt in (rt for rt in runtimes if not rt.snapshot):  # `run` never starts from a snapshot
         args = ([sys.executable, "-c", INTERPRETER_LOOP] if rt.host is None else
                 [*rt.run_args(), "--", "-c", INTERPRETER_LOOP])
         out[rt.label] = min(float(_checked(args).stdout.split()[-1]) for _ in range(rounds))
@@ -370,7 +363,7 @@ def bench_pytest(console, runtimes: list[Runtime]) -> dict:
         return {}
     console.log("pytest: sample suite native vs WASI")
     out: dict = {"suite": BENCH_SUITE.name}
-    for rt in runtimes:
+    for rt in (rt for rt in runtimes if not rt.snapshot):  # nor does `wasi-lsp pytest`
         args = ([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(BENCH_SUITE)]
                 if rt.host is None else
                 [sys.executable, "-m", "wasi_lsp", "pytest", "--host", rt.host,
@@ -400,16 +393,9 @@ def _runtimes(hosts: str) -> list[Runtime]:
         host, _, runtime = token.partition("@")
         get_host(host)  # an unknown or unavailable host stops the run before any timing, naming the fix
         found.append(Runtime(f"wasi-{token}", host, runtime or None))
+        if runtime.startswith("built:"):
+            found.append(Runtime(f"wasi-{token}+snapshot", host, runtime, snapshot=True))
     return found
-
-
-def prepare_snapshots(runtimes: list[Runtime], servers: list[str], workspace: Path, console) -> None:
-    """Make the snapshot each built-runtime variant is measured with (mounts must match the workspace's)."""
-    for rt in (rt for rt in runtimes if rt.snapshot):
-        for server in servers:
-            console.log(f"snapshot: {server} on {rt.label}")
-            _checked([sys.executable, "-m", "wasi_lsp", "runtime", "snapshot", *rt.sandbox(workspace),
-                      "--preload", PRELOAD[server], SERVERS[server]])
 
 
 def _options(options) -> tuple[set[str], list[int], list[str]]:
@@ -461,8 +447,7 @@ async def _main(options) -> int:
                       load=[round(x, 2) for x in os.getloadavg()])
     workspace = _workspace(runtimes)
     try:
-        prepare_snapshots(runtimes, sorted(set(servers) | {"rstls"}), workspace, console)
-        for rt in runtimes:  # warm every cache first: environments, overlays, compiled runtimes
+        for rt in runtimes:  # warm every cache first: environments, overlays, compiled runtimes, snapshots
             for server in servers if "start" not in skip else ["rstls"]:
                 await measure_start(rt.command(server, workspace), workspace)
         if "start" not in skip:

@@ -53,6 +53,12 @@ def build_parser(*, with_command_modules: bool = True) -> argparse.ArgumentParse
 
     serve = sub.add_parser("serve", help="serve a language server over stdio inside WASI")
     sandbox_options(serve)
+    snapshots = serve.add_argument_group("snapshots (a runtime built with wasi-lsp runtime build)")
+    snapshots.add_argument("--snapshot", choices=("auto", "require", "off"),
+                           help="auto: use a matching snapshot, making one only for a configured preload list; "
+                                "require: make one if none matches; off: never (default: [tool.wasi-lsp] snapshot, else auto)")
+    snapshots.add_argument("--preload", metavar="MODULES",
+                           help="the snapshot's preload list, comma-separated (default: [tool.wasi-lsp] preload)")
     serve.add_argument("server", nargs="?", help="module, module:object, or a console script (default: [tool.wasi-lsp] server)")
     serve.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the server (after --)")
 

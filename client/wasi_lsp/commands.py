@@ -68,16 +68,11 @@ def grants_from(options, project: config_mod.ProjectConfig, extra_requirements: 
                   env=env + options.env, limits=limits)
 
 
-def _launch(options, grants: Grants, args: list[str], project, *, snapshot: bool = False) -> int:
+def _launch(options, spec, project) -> int:
     from wasi_lsp import sandbox
     from wasi_lsp.hosts import get_host
 
     host = get_host(options.host or project.get("host"))
-    spec, _env = sandbox.build(grants, args)
-    if snapshot:  # a pre-initialized runtime made by `wasi-lsp runtime snapshot`, when one matches
-        from wasi_lsp import snapshot as snapshots
-
-        spec = snapshots.matching(spec)
     if options.print_capabilities:
         print(sandbox.describe(spec, host.name))
         return 0
@@ -85,21 +80,34 @@ def _launch(options, grants: Grants, args: list[str], project, *, snapshot: bool
 
 
 def cmd_run(options) -> int:
+    from wasi_lsp import sandbox
+
     project = project_config(options)
-    grants = grants_from(options, project)
-    return _launch(options, grants, _strip_dashdash(options.args), project)
+    spec, _env = sandbox.build(grants_from(options, project), _strip_dashdash(options.args))
+    return _launch(options, spec, project)
+
+
+def serve_spec(options, project):
+    """What ``serve`` runs, before any snapshot: shared with ``runtime snapshot`` so their mounts agree."""
+    from wasi_lsp import sandbox
+    from wasi_lsp.overlay import guest_requirements
+    from wasi_lsp.serving import server_args, server_spec
+
+    server = server_spec(options, project, "serve", "wasi-lsp serve my_module:server")
+    grants = grants_from(options, project, guest_requirements(server))
+    spec, _env = sandbox.build(grants, server_args(server, grants, _strip_dashdash(getattr(options, "args", []))))
+    return spec, server
 
 
 def cmd_serve(options) -> int:
-    from wasi_lsp.serving import server_args, server_spec
+    from wasi_lsp import snapshot
 
     project = project_config(options)
-    server = server_spec(options, project, "serve", "wasi-lsp serve my_module:server")
-    extra = _strip_dashdash(options.args)
-    from wasi_lsp.overlay import guest_requirements
-
-    grants = grants_from(options, project, guest_requirements(server))
-    return _launch(options, grants, server_args(server, grants, extra), project, snapshot=True)
+    spec, server = serve_spec(options, project)
+    spec = snapshot.for_serve(spec, mode=options.snapshot or project.get("snapshot", "auto"),
+                              preload=snapshot.configured_preload(options, project), server=server,
+                              say=lambda text: print(text, file=sys.stderr, flush=True))
+    return _launch(options, spec, project)
 
 
 def cmd_env(options) -> int:

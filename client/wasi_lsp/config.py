@@ -13,6 +13,8 @@ Recognised keys (all optional)::
     max-memory = "512M"
     timeout = 0                        # seconds; 0 means none
     test-requirements = ["pytest"]     # for `wasi-lsp pytest`
+    snapshot = "auto"                  # serve on a Wizer snapshot: auto | require | off
+    preload = ["my_server"]            # what a snapshot pre-imports (default: the served module)
 
 Flags given on the command line win over these. Relative paths are relative
 to the ``pyproject.toml``.
@@ -34,7 +36,7 @@ else:  # pragma: no cover
 KNOWN_KEYS = {
     "requirements", "requirements-file", "server", "runtime", "runtime-sha256", "host", "dirs",
     "env", "max-memory", "timeout", "test-requirements", "publisher", "name", "display-name",
-    "languages", "preload", "repository", "license",
+    "languages", "preload", "snapshot", "repository", "license",
 }
 
 

@@ -76,6 +76,9 @@ def ensure_overlay(runtime: Runtime) -> Path:
 #: Console scripts of the guest packages (their dist-info lives on the host only).
 GUEST_CONSOLE_SCRIPTS = {"rstls": "rstls.__main__:main"}
 
+#: What a snapshot of each guest package's server pre-imports: its entry point imports the server lazily.
+GUEST_PRELOAD = {"rstls": ["rstls.server"]}
+
 #: What each guest package needs in the environment when it is served.
 GUEST_REQUIREMENTS = {
     "rstls": ["pygls>=2.1,<3", "lsprotocol>=2025.0.0", "docutils>=0.20", "sphinx>=7.2"],

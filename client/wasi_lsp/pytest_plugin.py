@@ -6,7 +6,8 @@ A server author writes one fixture::
     async def client(lsp_client: LanguageClient): ...
 
 and every test using it runs once per runtime picked with ``--lsp-runtime``
-and ``--wasi-host`` (ids ``[native]``, ``[wasi-wasmtime]``, ...). pytest-lsp
+and ``--wasi-host`` (ids ``[native]``, ``[wasi-wasmtime]``, ...), on the WASI
+Python ``--wasi-runtime`` picks, from a snapshot with ``--wasi-snapshot``. pytest-lsp
 takes a single config, so :func:`matrix` returns a list that also acts as
 one: this plugin parametrizes the fixture over the list (indirectly) and
 tells the list which member the current test is using.
@@ -45,10 +46,28 @@ _built_envs: set[tuple[str, ...]] = set()
 _config: list[pytest.Config] = []
 #: ``--wasi-runtime``: which WASI Python the wasi cells run on.
 _wasi_runtime: list[str] = ["default"]
+#: ``--wasi-snapshot``: whether the wasi cells must serve from a Wizer snapshot.
+_wasi_snapshot: list[bool] = [False]
 
 
 def _runtime_args() -> list[str]:
     return [] if _wasi_runtime[0] in ("", "default") else ["--runtime", _wasi_runtime[0]]
+
+
+def _session_runtime(name: str) -> str:
+    """``built:X.Y`` as its module's path, which stays valid when a test points the cache elsewhere."""
+    if not name.startswith("built:"):
+        return name
+    from wasi_lsp.runtime import resolve
+
+    try:
+        return str(resolve(name).wasm)
+    except WasiLspError as error:
+        raise pytest.UsageError(f"--wasi-runtime {name}: {error}") from None
+
+
+def _cell_suffix() -> str:
+    return (f"-{_wasi_runtime[0]}" if _runtime_args() else "") + ("+snapshot" if _wasi_snapshot[0] else "")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -58,7 +77,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--wasi-host", default=DEFAULT_HOSTS, metavar="HOST,...",
                     help=f"WASI hosts for the wasi runtime: {', '.join(HOSTS)} (default {DEFAULT_HOSTS})")
     group.addoption("--wasi-runtime", default="default", metavar="RUNTIME",
-                    help="the WASI Python to serve with: default (the pinned 3.12), a python.wasm path, or built:X.Y")
+                    help="the WASI Python for matrix() cells and every wasi-lsp command the tests start "
+                         "(as $WASI_LSP_RUNTIME): default (the pinned 3.12), a python.wasm path, or built:X.Y")
+    group.addoption("--wasi-snapshot", action="store_true",
+                    help="serve every wasi cell from a Wizer snapshot (made on first use; needs a built runtime)")
 
 
 def _split(text: str, allowed: Sequence[str], option: str) -> list[str]:
@@ -85,13 +107,17 @@ def pytest_load_initial_conftests(early_config, parser, args) -> None:
     ns = early_config.known_args_namespace
     _select(getattr(ns, "lsp_runtime", DEFAULT_RUNTIMES), getattr(ns, "wasi_host", DEFAULT_HOSTS))
     _wasi_runtime[:] = [getattr(ns, "wasi_runtime", "default")]
+    _wasi_snapshot[:] = [bool(getattr(ns, "wasi_snapshot", False))]
 
 
 @pytest.hookimpl(trylast=True)  # after pytest's tmpdir plugin has set config._tmp_path_factory
 def pytest_configure(config: pytest.Config) -> None:
     _select(config.getoption("lsp_runtime"), config.getoption("wasi_host"))
     _wasi_runtime[:] = [config.getoption("wasi_runtime")]
+    _wasi_snapshot[:] = [config.getoption("wasi_snapshot")]
     _config[:] = [config]
+    if _runtime_args():  # every wasi-lsp command the session starts, not only matrix() cells
+        os.environ["WASI_LSP_RUNTIME"] = _session_runtime(_wasi_runtime[0])
 
 
 @attrs.define
@@ -177,18 +203,30 @@ def matrix(
                                         spec=server, requirements=tuple(requirements), dirs=paths,
                                         own_command=native_command is None))
             continue
-        command = [sys.executable, "-m", "wasi_lsp", "serve", "--host", host, *_runtime_args()]
-        command += [arg for req in requirements for arg in ("--with", req)]
-        command += [arg for path in paths for arg in ("--dir", str(path))]
-        guest_env = dict(env)
-        if paths:
-            guest_env["WASI_LSP_PREPEND"] = ":".join(p.as_posix() for p in paths)
-        command += [arg for k, v in guest_env.items() for arg in ("--env", f"{k}={v}")]
-        command.append(server)
-        label = f"wasi-{host}" + (f"-{_wasi_runtime[0]}" if _runtime_args() else "")
+        command = serve_command(server, requirements=requirements, dirs=paths, env=env, host=host)
+        label = f"wasi-{host}{_cell_suffix()}"
         configs.append(MatrixConfig(server_command=command, label=label, timeout=timeout,
                                     spec=server, requirements=tuple(requirements), dirs=paths))
     return configs
+
+
+def serve_command(server: str, *, requirements: Sequence[str] = (), dirs: Sequence[str | Path] = (),
+                  env: Mapping[str, str] = {}, host: str = "wasmtime", options: Sequence[str] = ()) -> list[str]:
+    """``wasi-lsp serve`` as the wasi cells run it, on the runtime and snapshot mode the command line picked.
+
+    ``dirs`` are mounted and put first on the guest's import path. For tests
+    that drive a server without :func:`matrix` (raw peers, custom clients).
+    """
+    paths = [Path(d).resolve() for d in dirs]
+    command = [sys.executable, "-m", "wasi_lsp", "serve", "--host", host, *_runtime_args(),
+               "--snapshot", "require" if _wasi_snapshot[0] else "off"]
+    command += [arg for req in requirements for arg in ("--with", req)]
+    command += [arg for path in paths for arg in ("--dir", str(path))]
+    guest_env = dict(env)
+    if paths:
+        guest_env["WASI_LSP_PREPEND"] = ":".join(p.as_posix() for p in paths)
+    command += [arg for k, v in guest_env.items() for arg in ("--env", f"{k}={v}")]
+    return [*command, *options, server]
 
 
 def _mounted_temp() -> list[Path]:

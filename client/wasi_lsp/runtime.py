@@ -55,10 +55,14 @@ class Runtime:
 def resolve(spec: str | None = None, *, sha256: str | None = None) -> Runtime:
     """Turn ``--runtime`` / ``[tool.wasi-lsp] runtime`` into a :class:`Runtime`.
 
-    ``None`` or ``"default"`` is the pinned runtime; ``built:X.Y`` is one made by
-    ``wasi-lsp runtime build``; anything else is a path to a ``python.wasm``.
+    ``None`` is ``$WASI_LSP_RUNTIME`` when set (how a test session moves every
+    command to another runtime), else the pinned runtime, which ``"default"``
+    always names; ``built:X.Y`` is one made by ``wasi-lsp runtime build``;
+    anything else is a path to a ``python.wasm``.
     """
-    if spec in (None, "", "default"):
+    if spec in (None, ""):
+        spec = os.environ.get("WASI_LSP_RUNTIME") or None
+    if spec in (None, "default"):
         return _pinned()
     if spec.startswith("built:"):
         from wasi_lsp import runtime_build

@@ -7,9 +7,10 @@ point (``scripts/runtime/wasi_lsp_main.c``) exports the initialization function
 and resumes the live interpreter in ``_start``.
 
 A snapshot is only valid for what it was made with: the runtime, the guest
-environment, the guest overlay and the mounts in order. The cache key holds
-the first three; the mounts are recorded beside the module and compared on
-every use (the guest compares the preopen names again itself, and refuses).
+environment, the guest overlay and the mounts in order. Snapshots are filed
+by the first three and keyed by preload list and mounts; a run may add mounts
+after the snapshot's, never change or reorder them (the host compares the
+recorded mounts, and the guest compares the preopen names again itself).
 The environment, argv, seeds and clock are refreshed by the guest on resume;
 the hash secret cannot be (every cached ``str`` hash depends on it), so a
 snapshot is made, and runs, with ``PYTHONHASHSEED=0`` and says so in
@@ -38,6 +39,8 @@ INIT_FUNC = "wizer.initialize"
 SCRATCH_GUESTS = ("/tmp", "/dev")
 #: Variables the snapshot adds to the run; the guest refuses a run where they differ.
 SNAPSHOT_ENV = ("PYTHONHASHSEED", "WASI_LSP_PRELOAD")
+#: Variables that shaped the import state (the guest's STRUCTURAL list, less SNAPSHOT_ENV): a run must repeat them.
+IMPORT_ENV = ("PYTHONPATH", "PYTHONHOME", "PYTHONDONTWRITEBYTECODE", "WASI_LSP_SITE", "WASI_LSP_PREPEND")
 
 
 @dataclass(frozen=True)
@@ -70,9 +73,39 @@ def mount_record(mounts: tuple[Mount, ...]) -> list[list]:
     return [[m.guest, m.read_only, None if m.guest in SCRATCH_GUESTS else str(m.host)] for m in mounts]
 
 
+def import_env(spec: RunSpec) -> dict[str, str | None]:
+    return {name: spec.env.get(name) for name in IMPORT_ENV}
+
+
+def fits(snap: Snapshot, spec: RunSpec) -> bool:
+    """The run mounts what the snapshot mounted, in order (maybe more after), with the same import variables."""
+    recorded = snap.meta.get("mounts", [])
+    made_with = {name: snap.meta.get("env", {}).get(name) for name in IMPORT_ENV}
+    return mount_record(spec.mounts)[: len(recorded)] == recorded and made_with == import_env(spec)
+
+
+def code_identity(spec: RunSpec) -> dict:
+    """Where a snapshot's imported code came from: the runtime, and what the environment and overlay hold.
+
+    Environments are immutable once built, but a cleared cache rebuilds one at
+    the same path from whatever the index then offers; its record of installed
+    distributions tells the two apart.
+    """
+    from wasi_lsp.env import GUEST_ENV
+    from wasi_lsp.overlay import GUEST_OVERLAY
+
+    hosts = {m.guest: m.host for m in spec.mounts}
+    record = hosts.get(GUEST_ENV) and hosts[GUEST_ENV] / "wasi-lsp-env.json"
+    return {
+        "runtime": spec.runtime.sha256(),
+        "env": cache.file_sha256(record) if record and record.is_file() else None,
+        "overlay": str(hosts.get(GUEST_OVERLAY)),
+    }
+
+
 def base_key(spec: RunSpec) -> str:
-    """Runtime + environment + overlay (the mounts that carry code), independent of the preload list."""
-    return cache.digest("snapshot", 1, spec.runtime.sha256(), mount_record(spec.mounts))
+    """Runtime + environment + overlay: the folder holding every snapshot of that code."""
+    return cache.digest("snapshot", 2, code_identity(spec))
 
 
 def parse_preload(text: str) -> list[str]:
@@ -84,7 +117,7 @@ def parse_preload(text: str) -> list[str]:
     return names
 
 
-def create(spec: RunSpec, preload: list[str], *, say=print) -> Snapshot:
+def create(spec: RunSpec, preload: list[str], *, server: str | None = None, say=print) -> Snapshot:
     """Run Wizer over the runtime with the spec's mounts and environment, importing ``preload``."""
     runtime = spec.runtime
     if not supports_snapshots(runtime):
@@ -93,7 +126,7 @@ def create(spec: RunSpec, preload: list[str], *, say=print) -> Snapshot:
             fix="build one that does with wasi-lsp runtime build, then pass --runtime built:3.11",
         )
     folder = cache.cache_dir("snapshots") / base_key(spec)
-    final = folder / cache.digest(preload)
+    final = folder / cache.digest(preload, mount_record(spec.mounts), import_env(spec))
     if (final / META).is_file():
         snap = Snapshot(final, json.loads((final / META).read_text()))
         say(f"up to date: {snap.wasm}")
@@ -126,6 +159,8 @@ def create(spec: RunSpec, preload: list[str], *, say=print) -> Snapshot:
     os.symlink(runtime.stdlib.parent, staging / "lib")
     meta = {
         "preload": preload,
+        "server": server,
+        "identity": code_identity(spec),
         "runtime": str(runtime.wasm),
         "runtime_sha256": runtime.sha256(),
         "mounts": mount_record(spec.mounts),
@@ -143,8 +178,8 @@ def snapshot_env(preload: list[str]) -> dict[str, str]:
     return {"PYTHONHASHSEED": "0", "WASI_LSP_PRELOAD": ",".join(preload)}
 
 
-def check_mounts(snap: Snapshot, spec: RunSpec) -> None:
-    """Refuse a run whose mounts do not start with exactly the snapshot's."""
+def check_fits(snap: Snapshot, spec: RunSpec) -> None:
+    """Refuse a run whose mounts do not start with exactly the snapshot's, or whose import path differs."""
     recorded = snap.meta["mounts"]
     actual = mount_record(spec.mounts)
     if actual[: len(recorded)] != recorded:
@@ -153,48 +188,145 @@ def check_mounts(snap: Snapshot, spec: RunSpec) -> None:
             f"{actual[: len(recorded)]} first; running it would resolve paths through the wrong directories",
             fix="run without the snapshot, or make a new one: wasi-lsp runtime snapshot --preload ...",
         )
+    made_with = {name: snap.meta.get("env", {}).get(name) for name in IMPORT_ENV}
+    if made_with != import_env(spec):
+        changed = sorted(name for name in IMPORT_ENV if made_with[name] != spec.env.get(name))
+        raise WasiLspError(
+            f"the snapshot {snap.root} was made with another import path ({', '.join(changed)}); "
+            "its imported modules could differ from what this run would import",
+            fix="run without the snapshot, or make a new one: wasi-lsp runtime snapshot --preload ...",
+        )
 
 
 def for_run(spec: RunSpec, snap: Snapshot) -> RunSpec:
     """``spec`` running on ``snap``: same mounts, plus the variables the snapshot was made with."""
-    check_mounts(snap, spec)
+    check_fits(snap, spec)
     return replace(spec, runtime=snap.runtime(spec.runtime),
                    env={**spec.env, **snapshot_env(snap.meta["preload"])})
 
 
-def matching(spec: RunSpec) -> RunSpec:
-    """``spec`` on the newest snapshot made for its runtime, environment and mounts, if there is one."""
-    if not supports_snapshots(spec.runtime):
+def _snapshots(folder: Path) -> list[Snapshot]:
+    """The snapshots under ``folder``, newest first."""
+    metas = sorted(folder.glob(f"**/{META}"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.is_dir() else []
+    found = []
+    for meta in metas:
+        try:
+            found.append(Snapshot(meta.parent, json.loads(meta.read_text())))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def find(spec: RunSpec, preload: list[str] | None = None, server: str | None = None) -> Snapshot | None:
+    """A snapshot of this code whose mounts begin the spec's: with exactly ``preload`` when given,
+    else the newest, preferring one made for ``server`` (any fits: extra imports are only unused)."""
+    found = [snap for snap in _snapshots(cache.cache_root() / "snapshots" / base_key(spec))
+             if fits(snap, spec) and (preload is None or snap.meta.get("preload") == preload)]
+    return next((snap for snap in found if snap.meta.get("server") == server), found[0] if found else None)
+
+
+def default_preload(server: str | None, guest_args) -> list[str]:
+    """What to pre-import when no list is configured: pygls, lsprotocol's types and the module serve imports."""
+    from wasi_lsp.overlay import GUEST_PRELOAD
+
+    if server in GUEST_PRELOAD:
+        return GUEST_PRELOAD[server]
+    args = list(guest_args)
+    target = args[2] if args[:2] == ["-m", "wasi_lsp_guest.serve"] and len(args) > 2 else ""
+    module, colon, _ = target.partition(":")
+    return ["pygls", "lsprotocol.types", *([module] if colon and module else [])]
+
+
+MODES = ("auto", "require", "off")
+
+
+def for_serve(spec: RunSpec, *, mode: str, preload: list[str] | None, server: str | None, say) -> RunSpec:
+    """The spec ``serve`` runs: on a matching snapshot when there is one, or one made now when asked for.
+
+    The wanted preload list is the configured one, else :func:`default_preload`.
+    ``auto`` uses the snapshot of that list, else any that fits, and makes one
+    only for a configured list; ``require`` makes the wanted one when it is
+    missing and fails when it cannot; ``off`` never uses one. When nothing matches but a snapshot made for
+    this server exists, ``say`` tells why it no longer fits, so a stale
+    snapshot is never a silent slowdown.
+    """
+    if mode not in MODES:
+        raise WasiLspError(f"snapshot mode {mode!r} is not one of {', '.join(MODES)}",
+                           fix="use --snapshot auto|require|off (or snapshot = ... in [tool.wasi-lsp])")
+    if mode == "off":
         return spec
-    folder = cache.cache_root() / "snapshots" / base_key(spec)
-    found = sorted(folder.glob(f"*/{META}"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.is_dir() else []
-    for meta in found:
-        snap = Snapshot(meta.parent, json.loads(meta.read_text()))
-        return for_run(spec, snap)
-    return spec
+    if not supports_snapshots(spec.runtime):
+        if mode == "require":
+            raise WasiLspError(
+                f"--snapshot require: the runtime {spec.runtime.name} cannot be snapshotted (it exports no {INIT_FUNC})",
+                fix="serve with --runtime built:3.11 (wasi-lsp runtime build makes it), or --snapshot auto",
+            )
+        return spec
+    wanted = preload or default_preload(server, spec.args)
+    snap = find(spec, wanted, server)
+    if snap is None and (mode == "require" or preload):
+        snap = create(spec, wanted, server=server, say=say)
+    elif snap is None:  # auto, nothing configured: another list's snapshot still beats none
+        snap = find(spec, None, server)
+    if snap is None:
+        stale = _stale_note(spec, server)
+        if stale:
+            say(stale)
+        return spec
+    return for_run(spec, snap)
+
+
+def _stale_note(spec: RunSpec, server: str | None) -> str | None:
+    if not server:
+        return None
+    identity = code_identity(spec)
+    for snap in _snapshots(cache.cache_root() / "snapshots"):
+        old = snap.meta.get("identity") or {}
+        if snap.meta.get("server") != server or old.get("runtime") != identity["runtime"]:
+            continue
+        changed = [what for what in ("env", "overlay") if old.get(what) != identity[what]] or ["mounts or import path"]
+        return (f"wasi-lsp: the snapshot {snap.root} for {server} no longer matches (its {' and '.join(changed)} "
+                f"changed), so this start is not pre-initialized; make a new one by serving once with --snapshot "
+                f"require, or with wasi-lsp runtime snapshot and this serve's options")
+    return None
 
 
 # -- CLI ------------------------------------------------------------------------------------
+
+
+def configured_preload(options, project) -> list[str] | None:
+    """``--preload``, else ``preload`` in ``[tool.wasi-lsp]`` (a list or a comma-separated string)."""
+    text = getattr(options, "preload", None) or project.get("preload")
+    if not text:
+        return None
+    return parse_preload(text if isinstance(text, str) else ",".join(map(str, text)))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from wasi_lsp.cli import sandbox_options
 
     sandbox_options(parser)
-    parser.add_argument("--preload", required=True, metavar="MODULES",
-                        help="modules to import before the snapshot, comma-separated")
+    parser.add_argument("--preload", metavar="MODULES",
+                        help="modules to import before the snapshot, comma-separated "
+                             "(default: [tool.wasi-lsp] preload, else the module the server is served from)")
     parser.add_argument("server", nargs="?",
                         help="the server it is for (default: [tool.wasi-lsp] server): selects its environment")
 
 
 def run(options) -> int:
     from wasi_lsp import commands, sandbox
-    from wasi_lsp.overlay import guest_requirements
 
     project = commands.project_config(options)
-    server = options.server or project.get("server")
-    grants = commands.grants_from(options, project, guest_requirements(server) if server else [])
-    spec, _env = sandbox.build(grants, [])
-    snap = create(spec, parse_preload(options.preload), say=lambda text: print(text, file=sys.stderr))
+    preload = configured_preload(options, project)
+    if options.server or project.get("server"):
+        spec, server = commands.serve_spec(options, project)
+        preload = preload or default_preload(server, spec.args)
+    elif preload:
+        spec, _env = sandbox.build(commands.grants_from(options, project), [])
+        server = None
+    else:
+        raise WasiLspError("nothing to snapshot: no server and no --preload",
+                           fix="name the server (wasi-lsp runtime snapshot rstls) or the modules (--preload pygls)")
+    snap = create(spec, preload, server=server, say=lambda text: print(text, file=sys.stderr))
     print(snap.wasm)
     return 0

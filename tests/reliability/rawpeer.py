@@ -18,6 +18,8 @@ import time
 from collections import deque
 from pathlib import Path
 
+from wasi_lsp.pytest_plugin import serve_command as plugin_serve_command
+
 SERVERS = Path(__file__).resolve().parent.parent / "servers"
 HERE = Path(__file__).resolve().parent
 PYGLS = ("pygls==2.1.1",)
@@ -25,12 +27,7 @@ PYGLS = ("pygls==2.1.1",)
 
 def serve_command(spec: str, *options: str, requirements=PYGLS, dirs=(HERE, SERVERS)) -> list[str]:
     """``wasi-lsp serve`` (embedded host) for a server module found in ``dirs``."""
-    return [
-        sys.executable, "-m", "wasi_lsp", "serve",
-        *[arg for req in requirements for arg in ("--with", req)],
-        *[arg for d in dirs for arg in ("--dir", str(d))],
-        "--env", "WASI_LSP_PREPEND=" + ":".join(str(d) for d in dirs), *options, spec,
-    ]
+    return plugin_serve_command(spec, requirements=requirements, dirs=dirs, options=options)
 
 
 def frame(message: dict | bytes) -> bytes:

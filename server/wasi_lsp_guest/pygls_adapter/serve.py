@@ -36,9 +36,34 @@ class Binding:
     loop: asyncio.AbstractEventLoop
 
 
+def _forget_finished_handlers(protocol) -> None:
+    """Drop each handler's future from pygls' table once it is done.
+
+    pygls 2.1 files the future of every notification handler and generator
+    step under a fresh uuid that nothing ever removes: about 1 KB per
+    ``didChange``, for the life of the server. Requests were already removed
+    by pygls when answered or cancelled; for them this is a no-op.
+    """
+    execute = getattr(protocol, "_execute_handler", None)
+    futures = getattr(protocol, "_request_futures", None)
+    if execute is None or not isinstance(futures, dict):
+        return
+
+    def execute_and_forget(msg_id, handler, callback, args=None, kwargs=None):
+        def forget(future) -> None:
+            if futures.get(msg_id) is future:
+                del futures[msg_id]
+            callback(future)
+
+        execute(msg_id, handler, forget, args, kwargs)
+
+    protocol._execute_handler = execute_and_forget
+
+
 def bind(server) -> Binding:
     if hasattr(server, "protocol") and hasattr(server.protocol, "handle_message"):  # pygls 2.x
         protocol = server.protocol
+        _forget_finished_handlers(protocol)
         loop = asyncio.new_event_loop()
         return Binding(protocol, protocol.structure_message, protocol.handle_message, protocol.set_writer, loop)
     protocol = server.lsp  # pygls 1.x
