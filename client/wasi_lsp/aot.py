@@ -10,6 +10,7 @@ recompiled, never loaded.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import sys
@@ -49,6 +50,9 @@ def engine():
     config = wasmtime.Config()
     config.epoch_interruption = ENGINE_SETTINGS["epoch_interruption"]
     config.cranelift_opt_level = ENGINE_SETTINGS["cranelift_opt_level"]
+    # Dropped at exit while wasmtime can still free it (at interpreter teardown its
+    # bindings are gone and the finalizer prints a TypeError).
+    atexit.register(engine.cache_clear)
     return wasmtime.Engine(config)
 
 

@@ -77,11 +77,20 @@ def import_env(spec: RunSpec) -> dict[str, str | None]:
     return {name: spec.env.get(name) for name in IMPORT_ENV}
 
 
-def fits(snap: Snapshot, spec: RunSpec) -> bool:
-    """The run mounts what the snapshot mounted, in order (maybe more after), with the same import variables."""
+def misfit(snap: Snapshot, spec: RunSpec) -> str | None:
+    """Why ``spec`` cannot run on ``snap``, or None: a run mounts what the snapshot mounted, in order
+    (maybe more after), with the same import variables."""
     recorded = snap.meta.get("mounts", [])
+    actual = mount_record(spec.mounts)[: len(recorded)]
+    if actual != recorded:
+        return (f"was made with mounts {recorded}, but this run mounts {actual} first; "
+                "running it would resolve paths through the wrong directories")
     made_with = {name: snap.meta.get("env", {}).get(name) for name in IMPORT_ENV}
-    return mount_record(spec.mounts)[: len(recorded)] == recorded and made_with == import_env(spec)
+    changed = sorted(name for name in IMPORT_ENV if made_with[name] != spec.env.get(name))
+    if changed:
+        return (f"was made with another import path ({', '.join(changed)}); "
+                "its imported modules could differ from what this run would import")
+    return None
 
 
 def code_identity(spec: RunSpec) -> dict:
@@ -179,23 +188,10 @@ def snapshot_env(preload: list[str]) -> dict[str, str]:
 
 
 def check_fits(snap: Snapshot, spec: RunSpec) -> None:
-    """Refuse a run whose mounts do not start with exactly the snapshot's, or whose import path differs."""
-    recorded = snap.meta["mounts"]
-    actual = mount_record(spec.mounts)
-    if actual[: len(recorded)] != recorded:
-        raise WasiLspError(
-            f"the snapshot {snap.root} was made with mounts {recorded}, but this run mounts "
-            f"{actual[: len(recorded)]} first; running it would resolve paths through the wrong directories",
-            fix="run without the snapshot, or make a new one: wasi-lsp runtime snapshot --preload ...",
-        )
-    made_with = {name: snap.meta.get("env", {}).get(name) for name in IMPORT_ENV}
-    if made_with != import_env(spec):
-        changed = sorted(name for name in IMPORT_ENV if made_with[name] != spec.env.get(name))
-        raise WasiLspError(
-            f"the snapshot {snap.root} was made with another import path ({', '.join(changed)}); "
-            "its imported modules could differ from what this run would import",
-            fix="run without the snapshot, or make a new one: wasi-lsp runtime snapshot --preload ...",
-        )
+    reason = misfit(snap, spec)
+    if reason:
+        raise WasiLspError(f"the snapshot {snap.root} {reason}",
+                           fix="run without the snapshot, or make a new one: wasi-lsp runtime snapshot --preload ...")
 
 
 def for_run(spec: RunSpec, snap: Snapshot) -> RunSpec:
@@ -221,7 +217,7 @@ def find(spec: RunSpec, preload: list[str] | None = None, server: str | None = N
     """A snapshot of this code whose mounts begin the spec's: with exactly ``preload`` when given,
     else the newest, preferring one made for ``server`` (any fits: extra imports are only unused)."""
     found = [snap for snap in _snapshots(cache.cache_root() / "snapshots" / base_key(spec))
-             if fits(snap, spec) and (preload is None or snap.meta.get("preload") == preload)]
+             if misfit(snap, spec) is None and (preload is None or snap.meta.get("preload") == preload)]
     return next((snap for snap in found if snap.meta.get("server") == server), found[0] if found else None)
 
 
@@ -246,9 +242,9 @@ def for_serve(spec: RunSpec, *, mode: str, preload: list[str] | None, server: st
     The wanted preload list is the configured one, else :func:`default_preload`.
     ``auto`` uses the snapshot of that list, else any that fits, and makes one
     only for a configured list; ``require`` makes the wanted one when it is
-    missing and fails when it cannot; ``off`` never uses one. When nothing matches but a snapshot made for
-    this server exists, ``say`` tells why it no longer fits, so a stale
-    snapshot is never a silent slowdown.
+    missing and fails when it cannot; ``off`` never uses one. When nothing
+    fits but a snapshot made for this server exists, ``say`` tells why it no
+    longer does, so a stale snapshot is never a silent slowdown.
     """
     if mode not in MODES:
         raise WasiLspError(f"snapshot mode {mode!r} is not one of {', '.join(MODES)}",
