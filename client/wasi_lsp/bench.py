@@ -66,14 +66,12 @@ class Runtime:
             if server == "rstls":
                 return [sys.executable, "-m", "rstls"]
             return [sys.executable, "-m", "wasi_lsp_guest.serve", SERVERS[server]]
-        return [sys.executable, "-m", "wasi_lsp", "serve", "--no-project", "--host", self.host,
-                *(["--runtime", self.runtime] if self.runtime else []),
-                "--snapshot", "require" if self.snapshot else "off",
+        return [*self.wasi_lsp("serve"), "--no-project", "--snapshot", "require" if self.snapshot else "off",
                 "--with", "pygls>=2.1,<3", "--dir", str(workspace), SERVERS[server]]
 
-    def run_args(self) -> list[str]:
-        """``wasi-lsp run`` on this host and runtime (no snapshot: ``run`` never uses one)."""
-        return [sys.executable, "-m", "wasi_lsp", "run", "--no-project", "--host", self.host,
+    def wasi_lsp(self, command: str) -> list[str]:
+        """``wasi-lsp COMMAND`` on this host and runtime."""
+        return [sys.executable, "-m", "wasi_lsp", command, "--host", self.host,
                 *(["--runtime", self.runtime] if self.runtime else [])]
 
 
@@ -284,6 +282,8 @@ def _percentiles(samples: list[float]) -> dict:
 
 #: Cache kinds holding compiled machine code: left out of the cold cache so the first start compiles.
 COMPILED_KINDS = ("aot", "aot-cli")
+#: The bench's own cache kind (workspace, host bytecode): used through its real path, never through the cold cache.
+BENCH_KIND = "bench"
 
 
 def _cold_cache_dir() -> Path:
@@ -293,7 +293,7 @@ def _cold_cache_dir() -> Path:
     cold = Path(tempfile.mkdtemp(prefix="wasi-lsp-bench-cold-"))
     root = cache_root()
     for kind in (root.iterdir() if root.is_dir() else ()):
-        if kind.is_dir() and kind.name not in COMPILED_KINDS:
+        if kind.is_dir() and kind.name not in (*COMPILED_KINDS, BENCH_KIND):
             subprocess.run(["cp", "-al", str(kind), str(cold / kind.name)], check=False)
     return cold
 
@@ -347,7 +347,7 @@ def bench_interpreter(runtimes: list[Runtime], rounds: int = 3) -> dict:
     out = {}
     for rt in (rt for rt in runtimes if not rt.snapshot):  # `run` never starts from a snapshot
         args = ([sys.executable, "-c", INTERPRETER_LOOP] if rt.host is None else
-                [*rt.run_args(), "--", "-c", INTERPRETER_LOOP])
+                [*rt.wasi_lsp("run"), "--no-project", "--", "-c", INTERPRETER_LOOP])
         out[rt.label] = min(float(_checked(args).stdout.split()[-1]) for _ in range(rounds))
     return out
 
@@ -366,9 +366,7 @@ def bench_pytest(console, runtimes: list[Runtime]) -> dict:
     for rt in (rt for rt in runtimes if not rt.snapshot):  # nor does `wasi-lsp pytest`
         args = ([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(BENCH_SUITE)]
                 if rt.host is None else
-                [sys.executable, "-m", "wasi_lsp", "pytest", "--host", rt.host,
-                 *(["--runtime", rt.runtime] if rt.runtime else []), str(BENCH_SUITE), "--", "-q",
-                 "-p", "no:cacheprovider"])
+                [*rt.wasi_lsp("pytest"), str(BENCH_SUITE), "--", "-q", "-p", "no:cacheprovider"])
         try:
             _checked(args, cwd=BENCH_SUITE)  # warms the test environment: its build is not the suite's time
             t0 = time.perf_counter()
@@ -433,7 +431,7 @@ def _bytecode_cached() -> None:
     from wasi_lsp.cache import cache_root
 
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    os.environ["PYTHONPYCACHEPREFIX"] = str(cache_root() / "bench" / "pycache")
+    os.environ["PYTHONPYCACHEPREFIX"] = str(cache_root() / BENCH_KIND / "pycache")
 
 
 async def _main(options) -> int:
@@ -447,8 +445,9 @@ async def _main(options) -> int:
                       load=[round(x, 2) for x in os.getloadavg()])
     workspace = _workspace(runtimes)
     try:
+        started = servers if "start" not in skip else ["rstls"] if "latency" not in skip else []
         for rt in runtimes:  # warm every cache first: environments, overlays, compiled runtimes, snapshots
-            for server in servers if "start" not in skip else ["rstls"]:
+            for server in started:
                 await measure_start(rt.command(server, workspace), workspace)
         if "start" not in skip:
             for server in servers:
@@ -500,7 +499,7 @@ def _workspace(runtimes: list[Runtime]) -> Path:
 
     if not any(rt.snapshot for rt in runtimes):
         return Path(tempfile.mkdtemp(prefix="wasi-lsp-bench-ws-"))
-    workspace = cache_root() / "bench" / "workspace"
+    workspace = cache_root() / BENCH_KIND / "workspace"
     shutil.rmtree(workspace, ignore_errors=True)
     workspace.mkdir(parents=True)
     return workspace

@@ -95,7 +95,7 @@ def publish_dir(staging: Path, final: Path, marker: str | None = None) -> None:
             if marker is None or (final / marker).is_file():
                 shutil.rmtree(staging, ignore_errors=True)
                 return
-            aside = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".partial"))
+            aside = staging_dir(final)
             try:
                 os.rename(final, aside / final.name)
             except FileNotFoundError:

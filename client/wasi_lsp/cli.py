@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from wasi_lsp.errors import WasiLspError
 
@@ -34,6 +33,8 @@ def sandbox_options(parser: argparse.ArgumentParser) -> None:
 
 
 #: Commands defined in this module; starting one of them imports no other command module.
+#: How `serve` uses Wizer snapshots (wasi_lsp.snapshot.for_serve).
+SNAPSHOT_MODES = ("auto", "require", "off")
 BUILTIN_COMMANDS = ("run", "serve", "env")  # `runtime` has actions in command modules (build, snapshot)
 
 
@@ -54,7 +55,7 @@ def build_parser(*, with_command_modules: bool = True) -> argparse.ArgumentParse
     serve = sub.add_parser("serve", help="serve a language server over stdio inside WASI")
     sandbox_options(serve)
     snapshots = serve.add_argument_group("snapshots (a runtime built with wasi-lsp runtime build)")
-    snapshots.add_argument("--snapshot", choices=("auto", "require", "off"),
+    snapshots.add_argument("--snapshot", choices=SNAPSHOT_MODES,
                            help="auto: use a matching snapshot, making one only for a configured preload list; "
                                 "require: make one if none matches; off: never (default: [tool.wasi-lsp] snapshot, else auto)")
     snapshots.add_argument("--preload", metavar="MODULES",

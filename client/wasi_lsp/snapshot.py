@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -85,8 +84,8 @@ def misfit(snap: Snapshot, spec: RunSpec) -> str | None:
     if actual != recorded:
         return (f"was made with mounts {recorded}, but this run mounts {actual} first; "
                 "running it would resolve paths through the wrong directories")
-    made_with = {name: snap.meta.get("env", {}).get(name) for name in IMPORT_ENV}
-    changed = sorted(name for name in IMPORT_ENV if made_with[name] != spec.env.get(name))
+    made_with = snap.meta.get("env", {})
+    changed = sorted(name for name, value in import_env(spec).items() if made_with.get(name) != value)
     if changed:
         return (f"was made with another import path ({', '.join(changed)}); "
                 "its imported modules could differ from what this run would import")
@@ -112,9 +111,9 @@ def code_identity(spec: RunSpec) -> dict:
     }
 
 
-def base_key(spec: RunSpec) -> str:
-    """Runtime + environment + overlay: the folder holding every snapshot of that code."""
-    return cache.digest("snapshot", 2, code_identity(spec))
+def folder(identity: dict) -> Path:
+    """Where every snapshot of one :func:`code_identity` is kept."""
+    return cache.cache_root() / "snapshots" / cache.digest("snapshot", 2, identity)
 
 
 def parse_preload(text: str) -> list[str]:
@@ -126,7 +125,8 @@ def parse_preload(text: str) -> list[str]:
     return names
 
 
-def create(spec: RunSpec, preload: list[str], *, server: str | None = None, say=print) -> Snapshot:
+def create(spec: RunSpec, preload: list[str], *, server: str | None = None, say=print,
+           identity: dict | None = None) -> Snapshot:
     """Run Wizer over the runtime with the spec's mounts and environment, importing ``preload``."""
     runtime = spec.runtime
     if not supports_snapshots(runtime):
@@ -134,8 +134,8 @@ def create(spec: RunSpec, preload: list[str], *, server: str | None = None, say=
             f"the runtime {runtime.name} cannot be snapshotted: it exports no {INIT_FUNC}",
             fix="build one that does with wasi-lsp runtime build, then pass --runtime built:3.11",
         )
-    folder = cache.cache_dir("snapshots") / base_key(spec)
-    final = folder / cache.digest(preload, mount_record(spec.mounts), import_env(spec))
+    identity = identity or code_identity(spec)
+    final = folder(identity) / cache.digest(preload, mount_record(spec.mounts), import_env(spec))
     if (final / META).is_file():
         snap = Snapshot(final, json.loads((final / META).read_text()))
         say(f"up to date: {snap.wasm}")
@@ -148,6 +148,8 @@ def create(spec: RunSpec, preload: list[str], *, server: str | None = None, say=
     env = {**spec.env, **snapshot_env(preload)}
     env.pop("WASI_LSP_CWD", None)
     staging = cache.staging_dir(final)
+    import subprocess  # here, not at the top: `serve` imports this module on every start
+
     command = [wasmtime, "wizer", "-S", "cli", "-f", INIT_FUNC, "-o", str(staging / "python.wasm")]
     for mount in spec.mounts:
         command += ["--dir", f"{mount.host}::{mount.guest}"]
@@ -169,9 +171,8 @@ def create(spec: RunSpec, preload: list[str], *, server: str | None = None, say=
     meta = {
         "preload": preload,
         "server": server,
-        "identity": code_identity(spec),
+        "identity": identity,
         "runtime": str(runtime.wasm),
-        "runtime_sha256": runtime.sha256(),
         "mounts": mount_record(spec.mounts),
         "env": env,
         "sha256": cache.file_sha256(staging / "python.wasm"),
@@ -197,13 +198,17 @@ def check_fits(snap: Snapshot, spec: RunSpec) -> None:
 def for_run(spec: RunSpec, snap: Snapshot) -> RunSpec:
     """``spec`` running on ``snap``: same mounts, plus the variables the snapshot was made with."""
     check_fits(snap, spec)
+    return _on(spec, snap)
+
+
+def _on(spec: RunSpec, snap: Snapshot) -> RunSpec:
     return replace(spec, runtime=snap.runtime(spec.runtime),
                    env={**spec.env, **snapshot_env(snap.meta["preload"])})
 
 
-def _snapshots(folder: Path) -> list[Snapshot]:
-    """The snapshots under ``folder``, newest first."""
-    metas = sorted(folder.glob(f"**/{META}"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.is_dir() else []
+def _snapshots(root: Path) -> list[Snapshot]:
+    """The snapshots under ``root``, newest first."""
+    metas = sorted(root.glob(f"**/{META}"), key=lambda p: p.stat().st_mtime, reverse=True) if root.is_dir() else []
     found = []
     for meta in metas:
         try:
@@ -213,11 +218,10 @@ def _snapshots(folder: Path) -> list[Snapshot]:
     return found
 
 
-def find(spec: RunSpec, preload: list[str] | None = None, server: str | None = None) -> Snapshot | None:
-    """A snapshot of this code whose mounts begin the spec's: with exactly ``preload`` when given,
-    else the newest, preferring one made for ``server`` (any fits: extra imports are only unused)."""
-    found = [snap for snap in _snapshots(cache.cache_root() / "snapshots" / base_key(spec))
-             if misfit(snap, spec) is None and (preload is None or snap.meta.get("preload") == preload)]
+def _pick(fitting: list[Snapshot], preload: list[str] | None, server: str | None) -> Snapshot | None:
+    """With exactly ``preload`` when given, else the newest, preferring one made for ``server``
+    (any fits: extra imports are only unused)."""
+    found = [snap for snap in fitting if preload is None or snap.meta.get("preload") == preload]
     return next((snap for snap in found if snap.meta.get("server") == server), found[0] if found else None)
 
 
@@ -233,9 +237,6 @@ def default_preload(server: str | None, guest_args) -> list[str]:
     return ["pygls", "lsprotocol.types", *([module] if colon and module else [])]
 
 
-MODES = ("auto", "require", "off")
-
-
 def for_serve(spec: RunSpec, *, mode: str, preload: list[str] | None, server: str | None, say) -> RunSpec:
     """The spec ``serve`` runs: on a matching snapshot when there is one, or one made now when asked for.
 
@@ -246,6 +247,8 @@ def for_serve(spec: RunSpec, *, mode: str, preload: list[str] | None, server: st
     fits but a snapshot made for this server exists, ``say`` tells why it no
     longer does, so a stale snapshot is never a silent slowdown.
     """
+    from wasi_lsp.cli import SNAPSHOT_MODES as MODES
+
     if mode not in MODES:
         raise WasiLspError(f"snapshot mode {mode!r} is not one of {', '.join(MODES)}",
                            fix="use --snapshot auto|require|off (or snapshot = ... in [tool.wasi-lsp])")
@@ -258,24 +261,25 @@ def for_serve(spec: RunSpec, *, mode: str, preload: list[str] | None, server: st
                 fix="serve with --runtime built:3.11 (wasi-lsp runtime build makes it), or --snapshot auto",
             )
         return spec
+    identity = code_identity(spec)
+    fitting = [snap for snap in _snapshots(folder(identity)) if misfit(snap, spec) is None]
     wanted = preload or default_preload(server, spec.args)
-    snap = find(spec, wanted, server)
+    snap = _pick(fitting, wanted, server)
     if snap is None and (mode == "require" or preload):
-        snap = create(spec, wanted, server=server, say=say)
+        snap = create(spec, wanted, server=server, say=say, identity=identity)
     elif snap is None:  # auto, nothing configured: another list's snapshot still beats none
-        snap = find(spec, None, server)
+        snap = _pick(fitting, None, server)
     if snap is None:
-        stale = _stale_note(spec, server)
+        stale = _stale_note(identity, server)
         if stale:
             say(stale)
         return spec
-    return for_run(spec, snap)
+    return _on(spec, snap)
 
 
-def _stale_note(spec: RunSpec, server: str | None) -> str | None:
+def _stale_note(identity: dict, server: str | None) -> str | None:
     if not server:
         return None
-    identity = code_identity(spec)
     for snap in _snapshots(cache.cache_root() / "snapshots"):
         old = snap.meta.get("identity") or {}
         if snap.meta.get("server") != server or old.get("runtime") != identity["runtime"]:

@@ -18,7 +18,6 @@ from functools import lru_cache
 from pathlib import Path
 
 from wasi_lsp.errors import wall_clock_exceeded
-from wasi_lsp.hosts.base import LIMIT_EXIT_CODE
 from wasi_lsp.hosts.child import run_child
 from wasi_lsp.spec import RunSpec
 
@@ -44,7 +43,7 @@ class NodeWasi:
         spec.runtime.sha256()  # the same integrity check as the other hosts, before the module is read
         code = run_child(node_argv(spec, find_node() or "node"))
         if code == -signal.SIGKILL and spec.limits.timeout:
-            return LIMIT_EXIT_CODE  # the runner reported the fired limit, then killed itself
+            raise wall_clock_exceeded(spec.limits.timeout)  # the runner's timer killed it
         return code
 
 
@@ -72,8 +71,6 @@ def runner_spec(spec: RunSpec) -> dict:
         "mounts": [{"host": str(m.host), "guest": m.guest, "read_only": m.read_only} for m in spec.mounts],
         "max_memory": spec.limits.max_memory,
         "timeout": spec.limits.timeout,
-        # Worded once, in Python, so that every host reports a fired limit alike.
-        "timeout_message": str(wall_clock_exceeded(spec.limits.timeout)) if spec.limits.timeout else None,
     }
 
 

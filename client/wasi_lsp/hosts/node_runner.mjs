@@ -22,7 +22,7 @@
 //    main thread says so on stderr and ends the process (node.py reports 124,
 //    what the other hosts use).
 
-import { readFileSync, realpathSync, writeSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { WASI } from 'node:wasi';
 import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
@@ -321,11 +321,8 @@ if (isMainThread) {
     // The limit counts from the guest's start, as on the other hosts: compiling
     // the module (slow on a loaded machine) is not the guest's time.
     // Node's exit waits for workers, and one blocked in a read never stops:
-    // after the report the process kills itself, and node.py maps SIGKILL to 124.
-    const expire = () => {
-      writeSync(2, `wasi-lsp: error: ${spec.timeout_message}\n`);
-      process.kill(process.pid, 'SIGKILL');
-    };
+    // the process kills itself, and node.py reports the limit like every host.
+    const expire = () => process.kill(process.pid, 'SIGKILL');
     worker.on('message', (message) => {
       if (message.started) {
         setTimeout(expire, spec.timeout * 1000).unref();

@@ -50,12 +50,12 @@ class WasmtimeCli:
     description = "the wasmtime command-line program, as a child process"
 
     def unavailable_reason(self) -> str | None:
+        if find_wasmtime() is not None:
+            return None
         explicit = os.environ.get("WASI_LSP_WASMTIME")
-        if explicit and find_wasmtime() is None:
+        if explicit:
             return f"WASI_LSP_WASMTIME={explicit} is not an executable program; point it at a wasmtime binary"
-        if find_wasmtime() is None:
-            return f"no wasmtime binary found; {INSTALL_FIX}"
-        return None
+        return f"no wasmtime binary found; {INSTALL_FIX}"
 
     def run(self, spec: RunSpec) -> int:
         wasmtime = find_wasmtime()
