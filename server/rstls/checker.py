@@ -158,6 +158,7 @@ def check(lines: list[str], outline: Outline, source: str, *, known_directives=f
     substitutions: set[str] = {normalize_name(s) for s in known_substitutions}
     references: list[tuple[str, str, int]] = []
     for start, text in chunks(lines, outline):
+        end = start + text.count("\n")
         result = parse_chunk(text, source, known)
         names |= result.names - {_PREFIX_TITLE}
         substitutions |= result.substitutions
@@ -165,7 +166,7 @@ def check(lines: list[str], outline: Outline, source: str, *, known_directives=f
         for level, line, message in result.messages:
             if _is_known(message, known) or message.startswith("Duplicate explicit target name"):
                 continue
-            at = start + line - 1 if line else _include_line(outline, start, start + text.count("\n"))
+            at = start + line - 1 if line else _include_line(outline, start, end)
             problems.append(_locate(lines, at, message, SEVERITY.get(level, "error")))
     for kind, name, line in references:
         if kind == "substitution" and normalize_name(name) not in substitutions:

@@ -44,7 +44,6 @@ class SphinxProject:
     _read_warnings: dict[str, set[Warning_]] = field(default_factory=dict)
     _late_warnings: dict[str, set[Warning_]] = field(default_factory=dict)
     _stream: io.StringIO = field(default_factory=io.StringIO)
-    _reread: set[str] = field(default_factory=set)
     _split: int = -1
     #: Docnames the last build (re-)read: the measure of incrementality.
     last_read: list[str] = field(default_factory=list)
@@ -93,7 +92,7 @@ class SphinxProject:
 
         self._stream.seek(0)
         self._stream.truncate()
-        self._reread, self._split, self.last_read = set(), -1, []
+        self._split, self.last_read = -1, []
         with patch_docutils(self.confdir), docutils_namespace():
             directives._directives.update(self._tables[0])
             roles._roles.update(self._tables[1])
@@ -102,7 +101,6 @@ class SphinxProject:
 
     def _before_read(self, app, env, docnames) -> None:
         self.last_read = sorted(docnames)
-        self._reread = {str(env.doc2path(name)) for name in docnames}
 
     def _after_read(self, app, env) -> None:
         self._split = self._stream.tell()
@@ -111,8 +109,8 @@ class SphinxProject:
         text = self._stream.getvalue()
         split = self._split if self._split >= 0 else len(text)
         read, late = _parse(text[:split], self.confdir), _parse(text[split:], self.confdir)
-        for path in self._reread:
-            self._read_warnings.pop(path, None)
+        for name in self.last_read:
+            self._read_warnings.pop(str(self.app.env.doc2path(name)), None)
         for warning in read:
             self._read_warnings.setdefault(warning.path, set()).add(warning)
         self._late_warnings = {}

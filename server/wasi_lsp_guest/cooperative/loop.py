@@ -23,9 +23,7 @@ class _IdleSelector:
         # Work that ran may have readied callbacks: let the loop recompute its timeout.
         if SCHEDULER.run_pending() or timeout == 0:
             return []
-        wait = SCHEDULER.next_timeout()
-        if wait is None or (timeout is not None and timeout < wait):
-            wait = timeout
+        wait = SCHEDULER.next_timeout(timeout)
         if wait != 0 and (not SCHEDULER.idle(wait) or SCHEDULER.input_ended):
             # Input has ended (the server is done), or nothing is scheduled and
             # no input can ever come: stop rather than sleep forever.

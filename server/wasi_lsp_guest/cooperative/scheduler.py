@@ -73,15 +73,16 @@ class Scheduler:
         self._promote_due()
         return bool(self._ready)
 
-    def next_timeout(self) -> float | None:
-        """Seconds until something becomes runnable: 0 now, None if only input can wake us."""
+    def next_timeout(self, limit: float | None = None) -> float | None:
+        """Seconds until something becomes runnable, at most ``limit``: 0 now, None if only input can wake us."""
         if self.has_ready():
             return 0.0
         while self._timers and self._timers[0][2].cancelled:
             heapq.heappop(self._timers)
         if not self._timers:
-            return None
-        return max(0.0, self._timers[0][0] - time.monotonic())
+            return limit
+        wait = max(0.0, self._timers[0][0] - time.monotonic())
+        return wait if limit is None else min(wait, limit)
 
     def _promote_due(self) -> None:
         now = time.monotonic()
@@ -100,9 +101,9 @@ class Scheduler:
             fn(*args)
         return ran
 
-    def idle(self, timeout: float | None) -> bool:
-        """Give up to ``timeout`` seconds to input or sleep; False if nothing could ever happen."""
-        if self.io_pump is not None and not self.input_ended:
+    def idle(self, timeout: float | None, io: bool = True) -> bool:
+        """Give up to ``timeout`` seconds to input (when ``io``) or sleep; False if nothing could ever happen."""
+        if io and self.io_pump is not None and not self.input_ended:
             if self.io_pump(timeout):
                 return True
             self.input_ended = True
@@ -117,19 +118,11 @@ class Scheduler:
         while not done():
             if self.run_pending():
                 continue
-            wait = self.next_timeout()
-            if deadline is not None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                wait = left if wait is None else min(wait, left)
-            if io:
-                if not self.idle(wait):
-                    return False
-            elif wait is None:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
                 return False
-            else:
-                sleep(wait)
+            if not self.idle(self.next_timeout(left), io):
+                return False
         return True
 
     def drain(self) -> None:

@@ -82,7 +82,6 @@ def _error(msg_id, code: int, message: str) -> dict:
 
 class Channel:
     def __init__(self, stream, writer: Writer, dispatch: Callable[[dict], None]) -> None:
-        self._stream = stream
         self._read = getattr(stream, "read1", stream.read)
         try:
             self._fd = stream.fileno()
@@ -92,6 +91,8 @@ class Channel:
         self._dispatch = dispatch
         self._parser = FrameParser()
         self._queue: deque[dict] = deque()
+        #: A message was queued since the last scan for cancels found no pair (taking one off cannot make a pair).
+        self._unscanned = False
         self._last_handler_time = 0.0
         self.eof = False
 
@@ -161,18 +162,23 @@ class Channel:
             self._reject(None, INVALID_REQUEST, "Invalid request: expected a JSON object (batches are not supported)")
             return
         self._queue.append(message)
+        self._unscanned = True
 
     def _drop_cancelled(self) -> None:
         """Answer queued requests that a queued ``$/cancelRequest`` names, without running them."""
+        if not self._unscanned:
+            return
         cancels = {
             m["params"]["id"]: m for m in self._queue
             if m.get("method") == "$/cancelRequest" and isinstance(m.get("params"), dict)
             and isinstance(m["params"].get("id"), (int, str))  # a list or object id is unhashable
         }
         if not cancels:
+            self._unscanned = False
             return
         queued = {m["id"]: m for m in self._queue if "method" in m and isinstance(m.get("id"), (int, str)) and m["id"] in cancels}
         if not queued:
+            self._unscanned = False
             return
         doomed = {id(m) for m in queued.values()} | {id(cancels[i]) for i in queued}
         self._queue = deque(m for m in self._queue if id(m) not in doomed)

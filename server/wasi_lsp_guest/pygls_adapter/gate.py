@@ -9,7 +9,9 @@ error the specification names, and a reply to every request.
 
 from __future__ import annotations
 
-INVALID_REQUEST, SERVER_NOT_INITIALIZED = -32600, -32002
+from wasi_lsp_guest.pygls_adapter.channel import INVALID_REQUEST
+
+SERVER_NOT_INITIALIZED = -32002
 
 
 class Gate:

@@ -29,7 +29,6 @@ from wasi_lsp_guest.pygls_adapter.gate import Gate
 class Binding:
     """Where pygls 1.x and 2.x differ: how a message is structured and handed over, and the loop."""
 
-    protocol: Any
     structure: Callable[[dict], Any]
     dispatch: Callable[[Any], None]
     attach: Callable[[Writer], None]
@@ -65,15 +64,14 @@ def bind(server) -> Binding:
         protocol = server.protocol
         _forget_finished_handlers(protocol)
         loop = asyncio.new_event_loop()
-        return Binding(protocol, protocol.structure_message, protocol.handle_message, protocol.set_writer, loop)
+        return Binding(protocol.structure_message, protocol.handle_message, protocol.set_writer, loop)
     protocol = server.lsp  # pygls 1.x
     loop = server.loop
     from wasi_lsp_guest.cooperative.loop import WasiEventLoop
 
     if not isinstance(loop, WasiEventLoop) or loop.is_closed():
         loop = server.loop = asyncio.new_event_loop()
-    return Binding(protocol, protocol._deserialize_message, protocol._procedure_handler,
-                   protocol.connection_made, loop)
+    return Binding(protocol._deserialize_message, protocol._procedure_handler, protocol.connection_made, loop)
 
 
 def _keep_stdout_for_lsp() -> None:
