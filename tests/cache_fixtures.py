@@ -21,7 +21,7 @@ def compiled_aot() -> tuple[Path, Path]:
     from wasi_lsp import aot
     from wasi_lsp.runtime import PINNED_SHA256
 
-    wasi_lsp("runtime", "compile", check=True)
+    wasi_lsp("runtime", "compile", "--runtime", "default", check=True)
     return aot.artifact_paths(PINNED_SHA256)
 
 

@@ -8,7 +8,6 @@ pygls' own client. The 3-host matrix runs the shared corpus in tests/lsp.
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from pathlib import Path
 

@@ -98,11 +98,9 @@ def test_key_covers_requirements_and_runtime(pinned_runtime, tmp_path):
 
 
 @pytest.fixture
-def pinned_runtime(tmp_path, compiled_aot, monkeypatch):
+def pinned_runtime(fresh_cache):
     from wasi_lsp.runtime import resolve
 
-    monkeypatch.setenv("WASI_LSP_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("WASI_LSP_RUNTIME", "default")
     return resolve("default")
 
 

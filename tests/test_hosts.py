@@ -294,21 +294,14 @@ def test_node_older_than_20_is_reported_unavailable(tmp_path):
 
 
 @pytest.mark.parametrize("child_host", ["wasmtime-cli", "node"])
-def test_sigterm_reaches_the_child_host(child_host):
+def test_sigterm_reaches_the_child_host(child_host, tmp_path):
     """An editor stops `wasi-lsp serve` with SIGTERM; the node/wasmtime child must not outlive it."""
     import signal
-    import subprocess
-    import sys
     import time
-    from pathlib import Path
 
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "wasi_lsp", "run", "--host", child_host, "--no-project", "--",
-         "-c", "import sys; print('ready', flush=True); sys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
+    proc, lines = spawn_interactive(child_host, "import sys; print('ready', flush=True); sys.stdin.read()", tmp_path)
     try:
-        assert proc.stdout.readline().strip() == b"ready"
+        assert lines.get(timeout=120) == b"ready\n"
         children = [int(c) for task in Path(f"/proc/{proc.pid}/task").iterdir()
                     for c in (task / "children").read_text().split()]
         assert children, "the host should run as a child process"

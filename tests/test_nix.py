@@ -177,13 +177,6 @@ def test_wrapper_script_quotes_like_shlex():
     ]  # fmt: skip
 
 
-def wasi_lsp_command(spec: RunSpec, wasmtime: str) -> list[str]:
-    """The command ``WasmtimeCli.run`` starts for ``spec`` (a .wasm, not its precompiled form)."""
-    from wasi_lsp.hosts.wasmtime_cli import full_command
-
-    return full_command(spec, wasmtime)
-
-
 def _spec(mounts: list[Mount], env: dict[str, str]) -> RunSpec:
     runtime = rt.Runtime(name="python-wasi", wasm=Path(WASM), python_version=(3, 12))
     return RunSpec(runtime=runtime, env=env, mounts=tuple(mounts))
@@ -217,7 +210,9 @@ CASES = [
 @pytest.mark.parametrize("nix_args, mounts, env", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_wrapper_command_is_what_wasi_lsp_run_starts_on_the_wasmtime_cli(nix_args, mounts, env):
     nix_argv = nix_eval("lib.wrapperArgv a", {"wasmtime": WASMTIME, "wasm": WASM, **nix_args})
-    assert nix_argv == wasi_lsp_command(_spec(mounts, env), WASMTIME)
+    from wasi_lsp.hosts.wasmtime_cli import full_command  # what WasmtimeCli.run starts for a .wasm
+
+    assert nix_argv == full_command(_spec(mounts, env), WASMTIME)
 
 
 def test_store_packages_are_the_same_wasmtime_command_without_a_namespace():

@@ -23,7 +23,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, client_capabilities
 
 from conftest import wasi_lsp
-from wasi_lsp import cache, runtime_build, snapshot
+from wasi_lsp import runtime_build, snapshot
 from wasi_lsp.errors import IntegrityError, WasiLspError
 from wasi_lsp.runtime import resolve
 

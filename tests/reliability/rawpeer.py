@@ -12,7 +12,6 @@ import itertools
 import json
 import queue
 import subprocess
-import sys
 import threading
 import time
 from collections import deque
