@@ -8,6 +8,7 @@ pygls' own client. The 3-host matrix runs the shared corpus in tests/lsp.
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from pathlib import Path
 
@@ -170,9 +171,26 @@ async def test_exits_quietly_within_a_second_of_stdin_eof():
     assert code == 0, stderr
 
 
+async def close_server_stdout(raw: PyglsClient) -> None:
+    """Close our end of the server's stdout and wait until the descriptor is really closed.
+
+    asyncio's ``close()`` only schedules the close for the loop's next turn; a
+    request sent before that turn can be answered into the still-open pipe, and
+    then the server, rightly, has no failed write to notice.
+    """
+    transport = raw._server._transport.get_pipe_transport(1)
+    pipe = transport.get_extra_info("pipe")
+    transport.close()
+    for _ in range(100):
+        if pipe.closed:
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the server's stdout pipe did not close")
+
+
 async def test_exits_quietly_within_a_second_when_stdout_closes():
     raw = await start_raw()
-    raw._server._transport.get_pipe_transport(1).close()  # the editor went away
+    await close_server_stdout(raw)  # the editor went away
     since = time.monotonic()
     raw.protocol.notify("adapter/unknown-notification", {})
     raw.protocol.send_request("adapter/sync", {"n": 4})
@@ -273,3 +291,26 @@ def test_cooperative_threads_pools_timers_and_asyncio_outside_a_server(host: str
     assert lines["pools"] == "1 [1, 2] 3"
     assert lines["Pool"].startswith("multiprocessing.Pool: WASI has no processes")
     assert "can't start new thread" not in proc.stderr
+
+
+@pytest.mark.parametrize(("name", "says"), [
+    ("no_such_server", "no module, module:object or console script named 'no_such_server' in the guest environment"),
+    ("no_such_package.server", "console script named 'no_such_package.server' in the guest environment"),
+    ("no_such_server:server", "console script named 'no_such_server:server' in the guest environment"),
+    ("adapter_server:no_such_object", "module 'adapter_server' has no object 'no_such_object'"),
+])
+def test_serving_what_does_not_exist_is_one_message_and_its_fix(name: str, says: str):
+    proc = subprocess.run(serve_command(name), input="", capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 2 and says in lines[0] and lines[1].startswith("  fix: "), proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_server_whose_own_import_fails_still_shows_that_error(tmp_path: Path):
+    (tmp_path / "broken_server.py").write_text("import no_such_dependency_of_the_server\n")
+    command = plugin_serve_command("broken_server", requirements=PYGLS2, dirs=[tmp_path])
+    proc = subprocess.run(command, input="", capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert "No module named 'no_such_dependency_of_the_server'" in proc.stderr
+    assert "in the guest environment" not in proc.stderr

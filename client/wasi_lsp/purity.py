@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,12 +37,16 @@ class Dropped:
 
 
 def resolve_pure(requirements: list[str], runtime: Runtime) -> tuple[subprocess.CompletedProcess, dict]:
-    """pip's dry-run resolution of ``requirements`` as pure wheels for the guest's Python."""
-    args = pip_target_args(runtime, Path("."))
-    at = args.index("--target")
-    del args[at : at + 2]
-    args += ["--dry-run", "--ignore-installed", "--quiet", "--report", "-", *requirements]
-    proc = subprocess.run(args, capture_output=True, text=True)
+    """pip's dry-run resolution of ``requirements`` as pure wheels for the guest's Python.
+
+    ``--target`` stays although nothing is installed: pip before 23.3 refuses
+    the platform options (``--platform``, ``--abi``...) without it, even with
+    ``--dry-run``. The target directory is never created.
+    """
+    with tempfile.TemporaryDirectory(prefix="wasi-lsp-dry-run-") as scratch:
+        args = pip_target_args(runtime, Path(scratch) / "never-written")
+        args += ["--dry-run", "--ignore-installed", "--quiet", "--report", "-", *requirements]
+        proc = subprocess.run(args, capture_output=True, text=True)
     try:
         report = json.loads(proc.stdout) if proc.returncode == 0 else {}
     except ValueError:
