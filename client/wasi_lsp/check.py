@@ -50,6 +50,8 @@ class Report:
     suite: dict
     compatible: bool
     suggestion: str = ""
+    #: One line per distribution the guest gets in an older version than pip would pick unconstrained.
+    downgrades: list[str] = field(default_factory=list)
 
 
 def top_level_modules(site: Path, name: str) -> list[str]:
@@ -89,7 +91,7 @@ def _probe(grants, modules: list[str]) -> dict:
 
     if not modules:
         return {}
-    spec, _env = sandbox.build(grants, ["-m", "wasi_lsp_guest.lacks", *modules])
+    spec, _env = sandbox.build(grants, ["-m", "wasi_lsp_guest.lacks", *modules], quiet=True)
     code, out, err = embedded.run_captured(spec)
     try:
         return json.loads(out.strip().splitlines()[-1])
@@ -103,7 +105,7 @@ def _suite(plan) -> dict:
     from wasi_lsp import sandbox
     from wasi_lsp.hosts import embedded
 
-    spec, _env = sandbox.build(plan.grants, plan.args)
+    spec, _env = sandbox.build(plan.grants, plan.args, quiet=True)
     code, out, err = embedded.run_captured(spec)
     junit = Path(next(a for a in plan.args if a.startswith("--junitxml=")).partition("=")[2])
     counts = {"exit_code": code, "passed": 0, "failed": 0, "errors": 0, "skipped": 0, "wasi_impossible": 0}
@@ -134,9 +136,12 @@ def build_report(options) -> Report:
     plan = make_plan(options, options.project, ["-q", f"--junitxml={scratch / 'junit.xml'}"],
                      strict=False)
     dropped = {canonical(requirement_name(d.requirement)): d for d in plan.dropped}
+    from wasi_lsp import downgrades
     from wasi_lsp.env import ensure_env
 
-    site = ensure_env(plan.grants.requirements, plan.grants.runtime).site
+    env = ensure_env(plan.grants.requirements, plan.grants.runtime)
+    site = env.site
+    older = {d.name: d for d in downgrades.of_env(env, plan.grants.runtime)}
     project_modules = source_modules(plan.grants.prepend)
     rows = [Row(plan.deps.name or plan.project.name, "project", True, "imported from source", project_modules)]
     seen = set()
@@ -148,6 +153,8 @@ def build_report(options) -> Report:
             seen.add(name)
             gone = dropped.get(name)
             row = Row(req, kind, gone is None or gone.replacement is not None, gone.line() if gone else "")
+            if name in older:
+                row.pure_note = "; ".join(n for n in (row.pure_note, older[name].line()) if n)
             if gone is None or gone.replacement:
                 row.modules = top_level_modules(site, requirement_name(req))
             rows.append(row)
@@ -163,7 +170,7 @@ def build_report(options) -> Report:
     compatible = (all(r.pure_wheel and r.imports_ok is not False for r in rows) and suite["exit_code"] == 0
                   and suite["wasi_impossible"] == 0)
     suggestion = f'add the trove classifier "{CLASSIFIER}" to [project] classifiers' if compatible else ""
-    return Report(str(plan.project), rows, suite, compatible, suggestion)
+    return Report(str(plan.project), rows, suite, compatible, suggestion, [d.line() for d in older.values()])
 
 
 def render(report: Report) -> None:
@@ -183,6 +190,8 @@ def render(report: Report) -> None:
         table.add_row(escape(row.name), row.kind, mark(row.pure_wheel), mark(row.imports_ok), escape(notes))
     console = Console()
     console.print(table)
+    for line in report.downgrades:
+        console.print(f"[yellow]older than the newest[/]: {escape(line)}")
     s = report.suite
     console.print(
         f"test suite: {'[green]passed[/]' if s['exit_code'] == 0 else '[red]did not pass[/]'} "

@@ -13,10 +13,12 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from wasi_lsp import downgrades
 from wasi_lsp.env import GUEST_ENV, GUEST_SITE, GuestEnv, ensure_env
 from wasi_lsp.errors import WasiLspError
 from wasi_lsp.overlay import GUEST_OVERLAY, ensure_overlay
@@ -142,9 +144,13 @@ def _paths(args: list[str], mounts: list[Mount], cwd: Path) -> list[str]:
     return out
 
 
-def build(grants: Grants, args: list[str]) -> tuple[RunSpec, GuestEnv]:
+def build(grants: Grants, args: list[str], *, quiet: bool = False) -> tuple[RunSpec, GuestEnv]:
+    """The run's spec and environment; unless ``quiet``, one stderr line per version the guest got older."""
     runtime = grants.runtime
     env = ensure_env(grants.requirements, runtime)
+    if not quiet:
+        for downgrade in downgrades.of_env(env, runtime):
+            print(f"wasi-lsp: {downgrade.line()}", file=sys.stderr, flush=True)
     overlay = ensure_overlay(runtime)
     dev = scratch_dir("dev")
     (dev / "null").touch()
