@@ -20,6 +20,11 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -U pip
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+# What a user gets: the newest versions pyproject.toml allows. WASI_LSP_KNOWN_GOOD=1 installs the
+# versions the suite last passed with instead (scripts/known-good.txt).
+known_good=()
+[ "${WASI_LSP_KNOWN_GOOD:-}" = 1 ] && known_good=(-c scripts/known-good.txt)
+.venv/bin/python -m pip install -q --disable-pip-version-check -U pip ${known_good[@]+"${known_good[@]}"}
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' ${known_good[@]+"${known_good[@]}"}
+.venv/bin/python scripts/known_good.py
 echo "set-up done: .venv/bin/wasi-lsp $(.venv/bin/wasi-lsp --version 2>/dev/null || true)"
