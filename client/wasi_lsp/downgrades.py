@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from wasi_lsp.env import _canon, _chain, _missing_pure, _native_resolution
-from wasi_lsp.purity import resolve_pure
 
 if TYPE_CHECKING:
     from wasi_lsp.env import GuestEnv
@@ -35,15 +34,19 @@ class Downgrade:
         return f"{self.name}: installing {self.picked}, not the newest {self.newest}: {self.cause}"
 
 
-def find(requirements: list[str], picked: dict[str, str], runtime: Runtime) -> list[Downgrade]:
-    """Each distribution in ``picked`` (name -> version) older than an unconstrained resolution would pick."""
+def find(requirements: list[str], picked: dict[str, str], runtime: Runtime) -> list[Downgrade] | None:
+    """Each distribution in ``picked`` (name -> version) older than an unconstrained resolution would pick.
+
+    ``None`` when even the unconstrained resolution fails (a local path pip cannot
+    build here, no network): there is nothing to compare with, this time.
+    """
     from packaging.version import InvalidVersion, Version
 
     if not requirements or not picked:
         return []
     native, _stderr = _native_resolution(requirements)
-    if native is None:  # even unconstrained pip fails (a path, no network): nothing to compare with
-        return []
+    if native is None:
+        return None
     found = []
     for name, version in sorted(picked.items()):
         newest = native["versions"].get(_canon(name))
@@ -58,6 +61,7 @@ def find(requirements: list[str], picked: dict[str, str], runtime: Runtime) -> l
 
 def _cause(name: str, newest: str, graph: dict[str, list[str]], runtime: Runtime) -> str:
     """Why ``name==newest`` is not installable as pure wheels, as pip says it."""
+    from wasi_lsp.purity import resolve_pure  # with testdeps, ~100 ms that a warm serve need not import
     proc, _report = resolve_pure([f"{name}=={newest}"], runtime)
     if proc.returncode == 0:
         return f"{newest} has pure wheels, but not together with the other requirements"
@@ -82,6 +86,8 @@ def of_env(env: GuestEnv, runtime: Runtime) -> list[Downgrade]:
         return [Downgrade(**d) for d in json.loads(record.read_text())]
     picked = dict(_name_version(d) for d in env.metadata().get("installed", []))
     found = find(list(env.requirements), picked, runtime)
+    if found is None:
+        return []  # not remembered: the next run asks pip again
     cache.atomic_write_json(record, [d.__dict__ for d in found])
     return found
 
