@@ -20,10 +20,13 @@ from wasi_lsp_guest.cooperative.scheduler import SCHEDULER
 class Lock:
     """``threading.Lock``: acquiring a held lock runs other work until it is released."""
 
-    __slots__ = ("_locked", "__weakref__")
+    __slots__ = ("_locked", "_holder", "__weakref__")
+    #: Whether holding it counts as holding a lock (which keeps a sleeping thread from running others).
+    _counted = True
 
     def __init__(self) -> None:
         self._locked = False
+        self._holder = None  # the scheduler's entry for the cooperative thread holding it (None: main)
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         if not blocking and timeout != -1:
@@ -34,6 +37,7 @@ class Lock:
             if not blocking or not SCHEDULER.block(self._free, None if timeout == -1 else timeout):
                 return False
         self._locked = True
+        self._holder = SCHEDULER.holder() if self._counted else None
         return True
 
     def _free(self) -> bool:
@@ -43,12 +47,15 @@ class Lock:
         if not self._locked:
             raise RuntimeError("release unlocked lock")
         self._locked = False
+        SCHEDULER.released(self._holder)
+        self._holder = None
 
     def locked(self) -> bool:
         return self._locked
 
     def _at_fork_reinit(self) -> None:
         self._locked = False
+        self._holder = None
 
     def __enter__(self) -> bool:
         return self.acquire()
@@ -64,12 +71,27 @@ class Lock:
     locked_lock = locked
 
 
+class WaiterLock(Lock):
+    """The lock ``Condition.wait`` parks on: held while its thread waits, not as a resource."""
+
+    __slots__ = ()
+    _counted = False
+
+
 def install(threading) -> None:
     """Rebuild ``threading``'s locks, identity and thread-locals on the cooperative lock."""
     import _threading_local
 
-    threading.Lock = threading._allocate_lock = Lock
-    threading._CRLock = None  # RLock() builds the pure-Python RLock on Lock and get_ident
+    threading.Lock = Lock
+    threading._allocate_lock = WaiterLock
+
+    class RLock(threading._PyRLock):
+        def __init__(self) -> None:
+            super().__init__()
+            self._block = Lock()
+
+    threading._CRLock = None  # RLock() builds threading._PyRLock, on Lock and get_ident
+    threading._PyRLock = RLock
     threading.get_ident = SCHEDULER.current_ident
     threading.local = _threading_local.local
 

@@ -68,6 +68,24 @@ def _never() -> bool:
     return False
 
 
+def call(fn: Callable, args: tuple):
+    """``fn(*args)`` without a C-level call for up to three arguments.
+
+    Python 3.12 runs ``fn(*args)`` through the C stack, but a plain call inside
+    the interpreter loop; nested waits stack calls, and WASI's C stack is small.
+    """
+    n = len(args)
+    if n == 0:
+        return fn()
+    if n == 1:
+        return fn(args[0])
+    if n == 2:
+        return fn(args[0], args[1])
+    if n == 3:
+        return fn(args[0], args[1], args[2])
+    return fn(*args)
+
+
 #: Modules whose frames are the machinery of a wait, not its caller.
 _LIBRARY_MODULES = ("threading", "queue", "concurrent.futures", "asyncio", "multiprocessing",
                     "_threading_local", "wasi_lsp_guest.cooperative")
@@ -103,6 +121,9 @@ class Scheduler:
     BATCH = 1000
     #: Seconds a ready wait may stay buried under a thread that only waits on timeouts before that thread is parked.
     STARVATION_LIMIT = 5.0
+    #: Threads that may run nested on top of each other's waits. Each level costs C stack, and
+    #: WASI's is small: about 55 levels overflow it (a wasm trap ends the process, unrecoverably).
+    MAX_NESTING = 24
     #: Sleeps a cooperative thread takes without running other threads on top of itself (see :meth:`sleep`).
     QUIET_SLEEPS = 3
 
@@ -116,10 +137,14 @@ class Scheduler:
         #: Set once the I/O pump reported that no input can ever come again.
         self.input_ended = False
         self.main_ident = _thread.get_ident()
-        #: [ident, name, sleeps taken] of the cooperative threads running, innermost last; empty: the main thread.
+        #: [ident, name, sleeps taken, locks held] of the cooperative threads running, innermost last; empty: the main thread.
         self._running: list[list] = []
-        #: (condition, frame, thread name) of the waits in progress, outermost first (one stack: they nest).
+        #: (condition, deadline, frame, thread name) of the waits in progress, outermost first (one stack: they nest).
         self._waits: list[tuple] = []
+        #: Set when a wait was ready (its condition held or its timeout passed) but could not resume,
+        #: buried under a thread running on top of it: what a real thread would have done differently.
+        #: The guest pytest plugin reads and clears it around each test.
+        self.buried_ready: str | None = None
         #: (index of a ready wait buried under the top one, since when).
         self._starved: tuple[int, float] | None = None
         #: One line per parked thread: its name and where it was blocked.
@@ -160,13 +185,13 @@ class Scheduler:
     # --- running work ---------------------------------------------------------------------
 
     def run_one(self) -> bool:
-        """Run the first runnable item; True if there was one."""
+        """Run the first runnable item; True if there was one (False when nested as deep as the stack allows)."""
         self._promote_due()
-        if not self._ready:
+        if not self._ready or len(self._running) >= self.MAX_NESTING:
             return False
         fn, args = self._ready.popleft()
         try:
-            fn(*args)
+            call(fn, args)
         except Parked:
             pass
         return True
@@ -179,15 +204,28 @@ class Scheduler:
             ran = self.run_one() or ran
         return ran
 
+    def holder(self) -> list | None:
+        """Count a lock as held by the running cooperative thread; its entry, for :meth:`released`."""
+        if not self._running:
+            return None
+        entry = self._running[-1]
+        entry[3] += 1
+        return entry
+
+    @staticmethod
+    def released(entry: list | None) -> None:
+        if entry is not None:
+            entry[3] -= 1
+
     def current_ident(self) -> int:
         """``threading.get_ident()``: the cooperative thread running now, or the main thread."""
         return self._running[-1][0] if self._running else self.main_ident
 
     def run_as(self, ident: int, name: str, fn: Callable, *args):
         """Run ``fn`` as cooperative thread ``ident`` (what ``get_ident()`` answers meanwhile)."""
-        self._running.append([ident, name, 0])
+        self._running.append([ident, name, 0, 0])
         try:
-            return fn(*args)
+            return call(fn, args)
         finally:
             self._running.pop()
 
@@ -216,7 +254,7 @@ class Scheduler:
             return True
         deadline = None if timeout is None else time.monotonic() + timeout
         depth = len(self._waits)
-        self._waits.append((done, sys._getframe(1), self._running[-1][1] if self._running else None))
+        self._waits.append((done, deadline, sys._getframe(1), self._thread_name()))
         try:
             while not done():
                 if self.run_one():
@@ -224,10 +262,10 @@ class Scheduler:
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     return False
-                wait = self.next_timeout(left)
+                wait = left if len(self._running) >= self.MAX_NESTING else self.next_timeout(left)
                 if depth and self._running:
-                    self._park_if_buried(depth, wait, io)
-                if not self.idle(wait, io):
+                    wait = self._park_if_buried(depth, wait, io)
+                if not self.idle(wait, io and len(self._running) < self.MAX_NESTING):
                     raise WaitDeadlock(self._deadlock_message())
             return True
         finally:
@@ -235,12 +273,19 @@ class Scheduler:
             if self._starved is not None and self._starved[0] >= len(self._waits):
                 self._starved = None
 
-    def _park_if_buried(self, depth: int, wait: float | None, io: bool) -> None:
-        """Park the running thread if it blocks a ready wait beneath it forever (or for too long)."""
-        ready = next((i for i in range(depth) if self._waits[i][0]()), None)
+    def _park_if_buried(self, depth: int, wait: float | None, io: bool) -> float | None:
+        """Park the running thread if it blocks a ready wait beneath it forever (or for too long).
+
+        Returns how long to idle: at most until the first timeout beneath passes, to check again then.
+        """
+        ready = self._ready_beneath(depth)
         if ready is None:
             self._starved = None
-            return
+            deadlines = [entry[1] for entry in self._waits[:depth] if entry[1] is not None]
+            if deadlines:
+                until = max(0.0, min(deadlines) - time.monotonic())
+                wait = until if wait is None else min(wait, until)
+            return wait
         input_may_come = io and self.io_pump is not None and not self.input_ended
         now = time.monotonic()
         if wait is None and not input_may_come:
@@ -249,28 +294,45 @@ class Scheduler:
             self._starved = (ready, now)
         elif now - self._starved[1] > self.STARVATION_LIMIT:
             self._park()
+        return wait
+
+    def _ready_beneath(self, depth: int) -> int | None:
+        """The index of the first of the outer ``depth`` waits that could resume now (noted in :attr:`buried_ready`)."""
+        now = time.monotonic()
+        for index in range(depth):
+            done, deadline, frame, thread = self._waits[index]
+            if (deadline is not None and now >= deadline) or done():
+                if self.buried_ready is None:
+                    self.buried_ready = (f"{thread}'s {describe_frame(frame)} could resume, but "
+                                         f"{self._thread_name()} ran on top of it ({describe_wait(3)})")
+                return index
+        return None
 
     def _park(self) -> None:
         self.parked.append(f"{self._running[-1][1]!r} blocked in {describe_wait(3)}")
         raise Parked
 
-    def _thread_name(self, name: str | None = None) -> str:
-        name = name or (self._running[-1][1] if self._running else None)
-        return f"thread {name!r}" if name else "the main thread"
+    def _thread_name(self) -> str:
+        return f"thread {self._running[-1][1]!r}" if self._running else "the main thread"
 
     def _deadlock_message(self) -> str:
         message = f"wasi-lsp: {describe_wait(3)} in {self._thread_name()} waits forever: "
         beneath = self._waits[:-1]
         if beneath:
-            done, frame, name = beneath[-1]
-            message += ("no thread can run and no timer is pending. Only a thread suspended beneath it could "
-                        f"end this wait, and WASI has one stack: {self._thread_name(name)}, waiting in "
+            done, deadline, frame, thread = beneath[-1]
+            message += ("no thread can run and no timer is pending. If a thread could end this wait, it is one "
+                        f"suspended beneath it, and WASI has one stack: {thread}, waiting in "
                         f"{describe_frame(frame)}, resumes only after this wait returns")
         else:
-            message += "no thread can run, no timer is pending and no input can come (a real thread would hang here)"
+            message += "no thread can run, no timer is pending and no input can come"
+            if not self.parked:
+                message += " (a real thread would hang here)"
+        if len(self._running) >= self.MAX_NESTING:
+            message += (f". {len(self._running)} threads are waiting on top of each other, as deep as WASI's one "
+                        "stack allows; the threads still queued cannot start")
         if self.parked:
-            message += (". These threads were parked, blocked forever above a ready wait; WASI has one "
-                        "stack and cannot resume them: " + "; ".join(self.parked))
+            message += (". These threads were parked (unwound, blocked above a wait that was ready); a real "
+                        "thread would resume, but WASI has one stack: " + "; ".join(self.parked))
         return message
 
     def wait_until(self, done: Callable[[], bool], timeout: float | None = None, *, io: bool = True) -> bool:
@@ -283,16 +345,20 @@ class Scheduler:
     def sleep(self, seconds: float) -> None:
         """``time.sleep``: an idle point; other threads and due timers run while the clock advances.
 
-        A cooperative thread's first few sleeps only pause: a thread started on top
-        of a sleeping one would hold the sleeper until it returns, and a sleeper
-        usually holds something (a semaphore, a lock) the next thread wants. A
-        thread that keeps sleeping is polling, and then its sleeps run other work.
+        A cooperative thread that holds a lock, or sleeps for one of its first few
+        times, only pauses: a thread started on top of a sleeping one would hold the
+        sleeper until it returns, and a sleeper usually holds something (a lock, a
+        semaphore) the next thread wants. A thread that keeps sleeping holding no
+        lock is polling, and then its sleeps run other work.
         """
         if seconds < 0:
             raise ValueError("sleep length must be non-negative")
         if self._running:
-            self._running[-1][2] += 1
-            if self._running[-1][2] <= self.QUIET_SLEEPS:
+            entry = self._running[-1]
+            entry[2] += 1
+            if entry[3] > 0 or entry[2] <= self.QUIET_SLEEPS:
+                if self._waits and self.buried_ready is None:
+                    self._ready_beneath(len(self._waits))
                 pause(seconds)
                 return
         if seconds == 0:
