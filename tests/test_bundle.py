@@ -27,7 +27,6 @@ from pytest_lsp import ClientServerConfig, client_capabilities
 from conftest import wasi_lsp
 from wasi_lsp.bundle import toolchain
 
-pytestmark = pytest.mark.pinned_runtime  # what these tests ship or check is the pinned runtime
 
 STANDIN = toolchain.STANDIN / "standin.mjs"
 PYGLS = ["pygls>=2.1,<3", "lsprotocol>=2025.0.0"]

@@ -276,6 +276,19 @@ const env = Object.entries(workerData.env).map(([key, value]) => `${key}=${value
 // debug must be off explicitly: the shim logs to stdout, which is the LSP stream.
 const runtime = new WASI([workerData.programName, ...workerData.args], env, fds, { debug: false });
 runtime.wasiImport.poll_oneoff = pollOneoff;
+// wasm-wasi-core walks its preopens with one iterator: once a guest has reached the end
+// (EBADF), asking again (fd 3) gets EINVAL. A runtime that walks them twice (wasi-vfs, then
+// wasi-libc) exits 71 there, in VS Code and here.
+const prestatGet = runtime.wasiImport.fd_prestat_get;
+let prestatWalked = false;
+runtime.wasiImport.fd_prestat_get = (fd, buf) => {
+	if (prestatWalked) {
+		return wasi.ERRNO_INVAL;
+	}
+	const ret = prestatGet(fd, buf);
+	prestatWalked = ret === wasi.ERRNO_BADF;
+	return ret;
+};
 const module = await WebAssembly.compile(readFileSync(workerData.wasm));
 const instance = await WebAssembly.instantiate(module, { wasi_snapshot_preview1: runtime.wasiImport });
 let code;

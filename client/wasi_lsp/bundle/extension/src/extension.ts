@@ -25,7 +25,7 @@ interface Launch {
 	env: Record<string, string>;
 	/** Read-only folders of the extension (each has a `<path>.dir.json` listing). */
 	mounts: { path: string; mountPoint: string }[];
-	/** Writable in-memory scratch directories, with the empty files they must hold. */
+	/** Writable in-memory scratch directories, with the empty files they must hold (names relative to the mount). */
 	scratch: { mountPoint: string; files: string[] }[];
 	languages: string[];
 }
@@ -36,7 +36,8 @@ let client: LanguageClient | undefined;
 
 export async function activate(context: ExtensionContext): Promise<void> {
 	const wasm: Wasm = await Wasm.load();
-	const channel = window.createOutputChannel(LAUNCH.name);
+	// A log channel: vscode-languageclient 10 calls its error()/warn()/info().
+	const channel = window.createOutputChannel(LAUNCH.name, { log: true });
 	const serverOptions: ServerOptions = async () => {
 		const mountPoints: MountPointDescriptor[] = [{ kind: 'workspaceFolder' }];
 		for (const mount of LAUNCH.mounts) {
