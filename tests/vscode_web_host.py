@@ -148,7 +148,7 @@ class WebServer:
         self.proc = subprocess.Popen(
             ["node", str(script), "--browserType", "none", "--coi", "--quality", "stable", "--commit", COMMIT,
              "--testRunnerDataDir", str(packages / "test-web-data"), "--extensionPath", str(extensions),
-             "--host", "localhost", "--port", str(self.port), str(folder)],
+             "--host", "localhost", "--port", str(self.port), "--printServerLog", str(folder)],
             stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"},
         )
         self.log = log
