@@ -247,13 +247,19 @@ def test_extension_calls_wasm_wasi_core_as_documented(tiny, node_modules, entry)
     mounts = options["mountPoints"]
     assert {"kind": "workspaceFolder"} in mounts
     located = [(m["path"], m["mountPoint"]) for m in mounts if m["kind"] == "extensionLocation"]
-    assert located == [("wasm/env", "/wasi-lsp/env"), ("wasm/guest", "/wasi-lsp/guest")]
+    # The built runtime (the pinned one walks the preopens twice) with its stdlib beside it.
+    assert located == [("wasm/stdlib", "/usr/local/lib/python3.11"), ("wasm/env", "/wasi-lsp/env"),
+                       ("wasm/guest", "/wasi-lsp/guest")]
+    assert options["env"]["PYTHONHOME"] == "/usr/local"
+    assert options["env"]["WASI_LSP_STDIN_POLL"] == "unreliable"
     assert all(m["extension"] == "[ExtensionContext]" for m in mounts if m["kind"] == "extensionLocation")
     assert sorted(m["mountPoint"] for m in mounts if m["kind"] == "memoryFileSystem") == ["/dev", "/tmp"]
     # createUriConverters() reads the workspace folders; the client is built around them.
     assert "workspace.workspaceFolders" in names
     assert names.index("workspace.workspaceFolders") < names.index("wasm.createProcess")
-    assert "window.createOutputChannel" in names
+    # A log channel: vscode-languageclient 10 calls its error().
+    (channel,) = [c for c in calls if c["call"] == "window.createOutputChannel"]
+    assert channel["args"][1] == {"log": True}
 
 
 # ---- the stand-in host: VS Code's file system rules ---------------------------------------------
@@ -361,6 +367,27 @@ def test_a_secret_in_the_server_code_stops_packaging(tmp_path, node_modules):
     assert proc.returncode == 2
     assert "secret scan of the server code failed" in proc.stderr and "GitHub" in proc.stderr
     assert not list(tmp_path.glob("*.vsix"))
+
+
+def test_a_runtime_that_walks_the_preopens_twice_is_refused(tmp_path):
+    # The pinned runtime, named by path: wasi-vfs walks the preopens, then wasi-libc again.
+    from wasi_lsp.runtime import resolve
+
+    pinned = resolve("default").wasm
+    proc = wasi_lsp("bundle", "vscode", "rstls", "--runtime", str(pinned), "--out", str(tmp_path / "ext"),
+                    cwd=Path(__file__).resolve().parent.parent)
+    assert proc.returncode != 0
+    assert "walks the preopened directories before wasi-libc walks them again" in proc.stderr
+    assert "wasi-lsp runtime build" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "ext").exists()
+
+
+def test_the_default_runtime_without_a_built_one_is_refused_with_the_fix(tmp_path):
+    proc = wasi_lsp("bundle", "vscode", "rstls", "--out", str(tmp_path / "ext"),
+                    cwd=Path(__file__).resolve().parent.parent, env={"WASI_LSP_CACHE_DIR": str(tmp_path / "cache"), "WASI_LSP_RUNTIME": ""})
+    assert proc.returncode != 0
+    assert "cannot start in VS Code" in proc.stderr and "--runtime built:3.11" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_missing_node_names_the_fix(tmp_path, node_modules):

@@ -75,7 +75,8 @@ def _probe_run(page, console: list[str], timeout: float) -> dict:
         page.wait_for_timeout(250)
         for line in console[seen:]:
             if "WASI_LSP_E2E {" in line:
-                report = json.loads(line[line.index("WASI_LSP_E2E {") + len("WASI_LSP_E2E "):].split("\n")[0].rstrip(" %c").strip())
+                # VS Code forwards it as "%c[Extension Host] %cWASI_LSP_E2E {...} color: ...".
+                report, _ = json.JSONDecoder().raw_decode(line, line.index("WASI_LSP_E2E {") + len("WASI_LSP_E2E "))
                 assert "error" not in report, report["error"]
                 return report
             for failure in FAILURES:
