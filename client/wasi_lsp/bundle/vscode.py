@@ -145,6 +145,7 @@ def launch(manifest: Manifest, runtime: Runtime, args: list[str], extra_env: dic
         "PYTHONDONTWRITEBYTECODE": "1",
         "WASI_LSP_SITE": GUEST_SITE,
         "WASI_LSP_CWD": WORKSPACE,
+        "TMPDIR": "/tmp",
         # wasm-wasi-core's poll_oneoff reports stdin readable when it is not (see pygls_adapter.channel).
         "WASI_LSP_STDIN_POLL": "unreliable",
         **extra_env,
@@ -163,7 +164,9 @@ def launch(manifest: Manifest, runtime: Runtime, args: list[str], extra_env: dic
         "env": env,
         "mounts": mounts,
         # Names relative to the mount: MemoryFileSystem.createFile("/null") fails with ENOENT.
-        "scratch": [{"mountPoint": "/tmp", "files": []}, {"mountPoint": "/dev", "files": ["null"]}],
+        "scratch": [{"mountPoint": "/dev", "files": ["null"]}],
+        # Writable, in the extension's storage; without it tempfile falls back to the workspace.
+        "temp": ["/tmp"],
         "languages": [lang["id"] for lang in manifest.languages],
     }
 

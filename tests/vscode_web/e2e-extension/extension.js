@@ -71,6 +71,8 @@ async function run(context) {
 	await errors.edit((edit) => edit.replace(errors.document.lineAt(3).range, original));
 	await waitFor('the problem to come back after undo', () =>
 		diagnostics(errors.document.uri).some((d) => d[3].includes('unknowndirective')));
+	// What the server left in the user's folder (it must write its temp files elsewhere).
+	result.workspaceEntries = (await vscode.workspace.fs.readDirectory(root)).map(([name]) => name);
 	if (runNumber === 1) {
 		await vscode.window.showTextDocument(errors.document);
 		await vscode.commands.executeCommand('workbench.action.files.revert');

@@ -131,6 +131,7 @@ function extensionContext(extensionPath) {
 	return new Proxy({
 		extensionUri: Uri.file(extensionPath),
 		extensionPath,
+		globalStorageUri: Uri.file(path.join(extensionPath, '.global-storage')),
 		subscriptions: [],
 		toJSON: () => '[ExtensionContext]',
 	}, { get: (t, key) => (key in t ? t[key] : key === 'then' ? undefined : recorder(`context.${String(key)}`)) });

@@ -240,7 +240,7 @@ if (workerData.workspace) {
 }
 for (const scratch of workerData.scratch) {
 	const tree = new Directory(new Map(scratch.files.map((name) => [name, new File(new Uint8Array(0))])));
-	preopens.push(new PreopenDirectory(scratch.mountPoint, tree.contents));
+	preopens.push(new (scratch.readOnly ? ReadOnlyPreopen : PreopenDirectory)(scratch.mountPoint, tree.contents));
 	place(scratch.mountPoint, tree);
 }
 preopens.push(new ReadOnlyPreopen('/', rootEntries));
