@@ -195,18 +195,27 @@ def test_listings_describe_the_shipped_folders_exactly(tiny):
         assert listed == on_disk, folder
 
 
+def _bytecode_tag() -> str:
+    """cpython-3XY of the runtime a bundle ships (the built one where the resolved one cannot start in VS Code)."""
+    from wasi_lsp.bundle.vscode import runtime_for_vscode
+    from wasi_lsp.runtime import resolve
+
+    major, minor = runtime_for_vscode(resolve(), chosen=False, log=lambda _text: None).python_version
+    return f"cpython-{major}{minor}"
+
+
 def test_bundle_leaves_out_clutter_and_ships_bytecode(tiny):
     env = tiny / "ext" / "wasm" / "env" / "lib" / "python"
     files = [p.relative_to(env) for p in env.rglob("*") if p.is_file()]
     assert not [f for f in files if f.name in ("RECORD", "INSTALLER", "WHEEL", "REQUESTED")]
-    assert not [f for f in files if f.suffix == ".pyc" and ".cpython-312." not in f.name]
+    assert not [f for f in files if f.suffix == ".pyc" and f".{_bytecode_tag()}." not in f.name]
     assert not [f for f in files if "tests" in f.parts]
     assert (env / "pygls" / "__pycache__").is_dir()
     metadata = [f for f in files if f.parent.name.startswith("pygls-") and f.name == "METADATA"]
     assert metadata, "importlib.metadata needs METADATA"
     guest = tiny / "ext" / "wasm" / "guest"
     assert (guest / "tiny_server.py").is_file()
-    assert list((guest / "__pycache__").glob("tiny_server.cpython-312.pyc"))
+    assert list((guest / "__pycache__").glob(f"tiny_server.{_bytecode_tag()}.pyc"))
     assert not (guest / "rstls").exists(), "only the bundled server's package ships"
 
 
@@ -254,7 +263,11 @@ def test_extension_calls_wasm_wasi_core_as_documented(tiny, node_modules, entry)
     assert options["env"]["PYTHONHOME"] == "/usr/local"
     assert options["env"]["WASI_LSP_STDIN_POLL"] == "unreliable"
     assert all(m["extension"] == "[ExtensionContext]" for m in mounts if m["kind"] == "extensionLocation")
-    assert sorted(m["mountPoint"] for m in mounts if m["kind"] == "memoryFileSystem") == ["/dev", "/tmp"]
+    # /dev in memory (read-only to the guest); /tmp writable, in the extension's storage.
+    assert [m["mountPoint"] for m in mounts if m["kind"] == "memoryFileSystem"] == ["/dev"]
+    (temp,) = [m for m in mounts if m["kind"] == "vscodeFileSystem"]
+    assert temp["mountPoint"] == "/tmp" and "/.global-storage/scratch/tmp-" in temp["uri"]
+    assert options["env"]["TMPDIR"] == "/tmp"
     # createUriConverters() reads the workspace folders; the client is built around them.
     assert "workspace.workspaceFolders" in names
     assert names.index("workspace.workspaceFolders") < names.index("wasm.createProcess")
