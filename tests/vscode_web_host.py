@@ -19,11 +19,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import socket
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -155,13 +155,11 @@ class WebServer:
         self.log = log
 
     def wait_listening(self, timeout: float = 60) -> None:
-        import time
-
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"test-web exited {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
-            if re.search(r"Listening on", self.log.read_text()):
+            if "Listening on" in self.log.read_text():
                 return
             time.sleep(0.2)
         raise RuntimeError(f"test-web did not listen within {timeout} s:\n{self.log.read_text()[-3000:]}")
