@@ -27,4 +27,20 @@ known_good=()
 .venv/bin/python -m pip install -q --disable-pip-version-check -U pip ${known_good[@]+"${known_good[@]}"}
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' ${known_good[@]+"${known_good[@]}"}
 .venv/bin/python scripts/known_good.py
+# --- issue 15: VS Code for the Web end-to-end test (tests/test_vscode_web.py) -------------
+# Debian's Chromium, driven by Playwright (which downloads no browser), VS Code OSS's web
+# build and @vscode/test-web from npm, and wasm-wasi-core built from ../shared/vendor; the
+# npm installs and the build are cached under ~/.cache/wasi-lsp, so a second run takes
+# seconds. The .vsix ships the runtime built from source (the pinned one cannot start in
+# VS Code): the runtime block above builds it.
+if ! command -v chromium >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq chromium >/dev/null \
+    || { apt-get -o DPkg::Lock::Timeout=900 update -qq && DEBIAN_FRONTEND=noninteractive \
+         apt-get -o DPkg::Lock::Timeout=900 install -y -qq chromium >/dev/null; }
+fi
+.venv/bin/python -c "import playwright" 2>/dev/null \
+  || PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 .venv/bin/python -m pip install -q --disable-pip-version-check playwright
+.venv/bin/python tests/vscode_web_host.py prepare
+# --- end of issue 15 -------------------------------------------------------------------------
+
 echo "set-up done: .venv/bin/wasi-lsp $(.venv/bin/wasi-lsp --version 2>/dev/null || true)"

@@ -27,7 +27,6 @@ from pytest_lsp import ClientServerConfig, client_capabilities
 from conftest import wasi_lsp
 from wasi_lsp.bundle import toolchain
 
-pytestmark = pytest.mark.pinned_runtime  # what these tests ship or check is the pinned runtime
 
 STANDIN = toolchain.STANDIN / "standin.mjs"
 PYGLS = ["pygls>=2.1,<3", "lsprotocol>=2025.0.0"]
@@ -101,6 +100,7 @@ attempt("read_workspace", lambda: open("/workspace/notes.txt").read())
 results["access"] = [os.access("/workspace/notes.txt", os.R_OK), os.access("/workspace/notes.txt", os.W_OK),
                      os.access("/wasi-lsp/guest/probe.py", os.R_OK), os.access("/wasi-lsp/guest/probe.py", os.W_OK)]
 results["cwd"] = os.getcwd()
+results["tempdir"] = __import__("tempfile").gettempdir()
 results["dont_write_bytecode"] = sys.flags.dont_write_bytecode
 results["probe_cached"] = __spec__.cached
 results["stdin"] = sys.stdin.buffer.read().decode()
@@ -195,18 +195,27 @@ def test_listings_describe_the_shipped_folders_exactly(tiny):
         assert listed == on_disk, folder
 
 
+def _bytecode_tag() -> str:
+    """cpython-3XY of the runtime a bundle ships (the built one where the resolved one cannot start in VS Code)."""
+    from wasi_lsp.bundle.vscode import runtime_for_vscode
+    from wasi_lsp.runtime import resolve
+
+    major, minor = runtime_for_vscode(resolve(), chosen=False, log=lambda _text: None).python_version
+    return f"cpython-{major}{minor}"
+
+
 def test_bundle_leaves_out_clutter_and_ships_bytecode(tiny):
     env = tiny / "ext" / "wasm" / "env" / "lib" / "python"
     files = [p.relative_to(env) for p in env.rglob("*") if p.is_file()]
     assert not [f for f in files if f.name in ("RECORD", "INSTALLER", "WHEEL", "REQUESTED")]
-    assert not [f for f in files if f.suffix == ".pyc" and ".cpython-312." not in f.name]
+    assert not [f for f in files if f.suffix == ".pyc" and f".{_bytecode_tag()}." not in f.name]
     assert not [f for f in files if "tests" in f.parts]
     assert (env / "pygls" / "__pycache__").is_dir()
     metadata = [f for f in files if f.parent.name.startswith("pygls-") and f.name == "METADATA"]
     assert metadata, "importlib.metadata needs METADATA"
     guest = tiny / "ext" / "wasm" / "guest"
     assert (guest / "tiny_server.py").is_file()
-    assert list((guest / "__pycache__").glob("tiny_server.cpython-312.pyc"))
+    assert list((guest / "__pycache__").glob(f"tiny_server.{_bytecode_tag()}.pyc"))
     assert not (guest / "rstls").exists(), "only the bundled server's package ships"
 
 
@@ -248,13 +257,23 @@ def test_extension_calls_wasm_wasi_core_as_documented(tiny, node_modules, entry)
     mounts = options["mountPoints"]
     assert {"kind": "workspaceFolder"} in mounts
     located = [(m["path"], m["mountPoint"]) for m in mounts if m["kind"] == "extensionLocation"]
-    assert located == [("wasm/env", "/wasi-lsp/env"), ("wasm/guest", "/wasi-lsp/guest")]
+    # The built runtime (the pinned one walks the preopens twice) with its stdlib beside it.
+    assert located == [("wasm/stdlib", "/usr/local/lib/python3.11"), ("wasm/env", "/wasi-lsp/env"),
+                       ("wasm/guest", "/wasi-lsp/guest")]
+    assert options["env"]["PYTHONHOME"] == "/usr/local"
+    assert options["env"]["WASI_LSP_STDIN_POLL"] == "unreliable"
     assert all(m["extension"] == "[ExtensionContext]" for m in mounts if m["kind"] == "extensionLocation")
-    assert sorted(m["mountPoint"] for m in mounts if m["kind"] == "memoryFileSystem") == ["/dev", "/tmp"]
+    # /dev in memory (read-only to the guest); /tmp writable, in the extension's storage.
+    assert [m["mountPoint"] for m in mounts if m["kind"] == "memoryFileSystem"] == ["/dev"]
+    (temp,) = [m for m in mounts if m["kind"] == "vscodeFileSystem"]
+    assert temp["mountPoint"] == "/tmp" and "/.global-storage/scratch/tmp-" in temp["uri"]
+    assert options["env"]["TMPDIR"] == "/tmp"
     # createUriConverters() reads the workspace folders; the client is built around them.
     assert "workspace.workspaceFolders" in names
     assert names.index("workspace.workspaceFolders") < names.index("wasm.createProcess")
-    assert "window.createOutputChannel" in names
+    # A log channel: vscode-languageclient 10 calls its error().
+    (channel,) = [c for c in calls if c["call"] == "window.createOutputChannel"]
+    assert channel["args"][1] == {"log": True}
 
 
 # ---- the stand-in host: VS Code's file system rules ---------------------------------------------
@@ -276,6 +295,8 @@ def test_mounts_are_read_only_and_only_what_the_listing_says(probe, node_modules
     # access() follows the mount's rights: the workspace is writable, extension mounts are not.
     assert results["access"] == [True, True, True, False]
     assert results["cwd"] == "/workspace"
+    # Temp files go to the writable /tmp, never into the user's workspace.
+    assert results["tempdir"] == "/tmp"
     assert results["dont_write_bytecode"] == 1
     # stdin arrives through blocking reads, whole and in order, then EOF.
     assert results["stdin"] == "line one\nline two\n"
@@ -362,6 +383,27 @@ def test_a_secret_in_the_server_code_stops_packaging(tmp_path, node_modules):
     assert proc.returncode == 2
     assert "secret scan of the server code failed" in proc.stderr and "GitHub" in proc.stderr
     assert not list(tmp_path.glob("*.vsix"))
+
+
+def test_a_runtime_that_walks_the_preopens_twice_is_refused(tmp_path):
+    # The pinned runtime, named by path: wasi-vfs walks the preopens, then wasi-libc again.
+    from wasi_lsp.runtime import resolve
+
+    pinned = resolve("default").wasm
+    proc = wasi_lsp("bundle", "vscode", "rstls", "--runtime", str(pinned), "--out", str(tmp_path / "ext"),
+                    cwd=Path(__file__).resolve().parent.parent)
+    assert proc.returncode != 0
+    assert "walks the preopened directories before wasi-libc walks them again" in proc.stderr
+    assert "wasi-lsp runtime build" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "ext").exists()
+
+
+def test_the_default_runtime_without_a_built_one_is_refused_with_the_fix(tmp_path):
+    proc = wasi_lsp("bundle", "vscode", "rstls", "--out", str(tmp_path / "ext"),
+                    cwd=Path(__file__).resolve().parent.parent, env={"WASI_LSP_CACHE_DIR": str(tmp_path / "cache"), "WASI_LSP_RUNTIME": ""})
+    assert proc.returncode != 0
+    assert "cannot start in VS Code" in proc.stderr and "--runtime built:3.11" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_missing_node_names_the_fix(tmp_path, node_modules):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import sys
 from pathlib import Path
 
@@ -48,13 +50,17 @@ def run(options) -> int:
             fix=f"drop {', '.join(ignored)}",
         )
     grants = grants_from(options, project, guest_requirements(server))
+    log = lambda text: print(f"wasi-lsp: {text}", file=sys.stderr)  # noqa: E731
+    # "default" names whatever the default is, so it may be swapped like no choice at all.
+    chosen = (options.runtime or project.get("runtime") or os.environ.get("WASI_LSP_RUNTIME") or "default") != "default"
+    grants = dataclasses.replace(grants, runtime=vscode.runtime_for_vscode(grants.runtime, chosen=chosen, log=log))
     manifest = vscode.manifest_from(project, server, options.extension_version or _project_version(project))
     args = server_args(server, grants, [])
     search = [p for p in (Path.cwd(), project.root) if p is not None]
     built = vscode.build(
         server=server, target_args=args, requirements=grants.requirements, runtime=grants.runtime,
         manifest=manifest, out=options.out, search=search, extra_env=parse_env(grants.env), vsix=options.vsix,
-        log=lambda text: print(f"wasi-lsp: {text}", file=sys.stderr),
+        log=log,
     )
     print(f"extension: {built.out}  ({built.files} files, {_mib(built.size)})")
     for name, size in built.parts.items():

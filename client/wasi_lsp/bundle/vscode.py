@@ -24,7 +24,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from wasi_lsp.bundle import prune, toolchain
+from wasi_lsp.bundle import preopens, prune, toolchain
 from wasi_lsp.env import GUEST_ENV, GUEST_SITE, ensure_env
 from wasi_lsp.errors import WasiLspError
 from wasi_lsp.overlay import GUEST_OVERLAY, GUEST_PACKAGES, ensure_overlay
@@ -33,6 +33,8 @@ from wasi_lsp.runtime import Runtime, runtime_env
 #: vscode-languageclient 10.x (pinned through @vscode/wasm-wasi-lsp) needs this VS Code.
 ENGINE = "^1.91.0"
 WASI_CORE = "ms-vscode.wasm-wasi-core"
+#: The built runtime a bundle takes when the resolved one cannot start in VS Code.
+BUILT_FOR_VSCODE = "built:3.11"
 #: Where wasm-wasi-core mounts a single workspace folder.
 WORKSPACE = "/workspace"
 #: Manifest defaults for the servers wasi-lsp ships; [tool.wasi-lsp] keys win.
@@ -143,6 +145,9 @@ def launch(manifest: Manifest, runtime: Runtime, args: list[str], extra_env: dic
         "PYTHONDONTWRITEBYTECODE": "1",
         "WASI_LSP_SITE": GUEST_SITE,
         "WASI_LSP_CWD": WORKSPACE,
+        "TMPDIR": "/tmp",
+        # wasm-wasi-core's poll_oneoff reports stdin readable when it is not (see pygls_adapter.channel).
+        "WASI_LSP_STDIN_POLL": "unreliable",
         **extra_env,
     }
     mounts = [
@@ -158,9 +163,38 @@ def launch(manifest: Manifest, runtime: Runtime, args: list[str], extra_env: dic
         "args": args,
         "env": env,
         "mounts": mounts,
-        "scratch": [{"mountPoint": "/tmp", "files": []}, {"mountPoint": "/dev", "files": ["/null"]}],
+        # Names relative to the mount: MemoryFileSystem.createFile("/null") fails with ENOENT.
+        "scratch": [{"mountPoint": "/dev", "files": ["null"]}],
+        # Writable, in the extension's storage; without it tempfile falls back to the workspace.
+        "temp": ["/tmp"],
         "languages": [lang["id"] for lang in manifest.languages],
     }
+
+
+def runtime_for_vscode(resolved: Runtime, *, chosen: bool, log=print) -> Runtime:
+    """The runtime the bundle ships: the resolved one, unless it cannot start in VS Code.
+
+    A runtime that walks the preopens twice (wasi-vfs, see :mod:`preopens`) exits 71
+    under wasm-wasi-core. When it came from the default resolution, the bundle takes
+    the runtime built from source instead; when the user named it, it is refused.
+    """
+    if not preopens.walks_preopens_twice(resolved.wasm):
+        return resolved
+    cause = (f"the runtime {resolved.name} cannot start in VS Code: it embeds its standard library with "
+             "wasi-vfs, which walks the preopened directories before wasi-libc walks them again, and VS Code's "
+             "WASI host (ms-vscode.wasm-wasi-core) allows one walk, so python.wasm would exit 71 at start")
+    fix = (f"build the runtime from source once (wasi-lsp runtime build, minutes) and bundle with it: "
+           f"--runtime {BUILT_FOR_VSCODE}, or runtime = \"{BUILT_FOR_VSCODE}\" in [tool.wasi-lsp]")
+    if chosen:
+        raise WasiLspError(cause, fix=fix)
+    from wasi_lsp.runtime import resolve
+
+    try:
+        built = resolve(BUILT_FOR_VSCODE)
+    except WasiLspError:
+        raise WasiLspError(cause, fix=fix) from None
+    log(f"the default runtime cannot start in VS Code (wasi-vfs walks the preopens twice); using {built.name}")
+    return built
 
 
 def _server_sources(target: str, env_site: Path, search: list[Path]) -> list[Path]:
@@ -241,7 +275,8 @@ def build(*, server: str, target_args: list[str], requirements: list[str], runti
                 dir_dump(tools, wasm / folder)
 
         built_vsix = package_vsix(tools, work, out, manifest) if vsix else None
-    parts = {name: prune.tree_size(out / name) for name in ("wasm/python.wasm", "wasm/env", "wasm/guest", "dist")}
+    parts = {name: prune.tree_size(out / name) for name in ("wasm/python.wasm", "wasm/stdlib", "wasm/env", "wasm/guest", "dist")
+             if (out / name).exists()}
     files = [p for p in out.rglob("*") if p.is_file()]
     return Built(out=out, files=len(files), size=sum(p.stat().st_size for p in files), parts=parts, vsix=built_vsix)
 

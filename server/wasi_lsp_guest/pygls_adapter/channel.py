@@ -27,6 +27,12 @@ READ_AHEAD_AFTER = 0.005
 #: After a long handler, wait up to this share of its time (at most READ_AHEAD_MAX):
 #: the host may need a moment to report input that arrived meanwhile.
 READ_AHEAD_SHARE, READ_AHEAD_MAX = 0.02, 0.02
+#: "unreliable" when the host's poll_oneoff reports stdin readable with nothing to read, as
+#: VS Code's wasm-wasi-core does (it returns every subscription as an event, nbytes 0): a
+#: select() there cannot tell, and a read after it blocks. The channel then reads only when it
+#: has nothing queued (blocking: timers due meanwhile run after the next input) and never
+#: reads ahead. The VS Code bundle sets it.
+STDIN_POLL = os.environ.get("WASI_LSP_STDIN_POLL", "reliable")
 PARSE_ERROR, INVALID_REQUEST, INTERNAL_ERROR, REQUEST_CANCELLED = -32700, -32600, -32603, -32800
 
 
@@ -113,6 +119,8 @@ class Channel:
     def _ready(self, timeout: float | None) -> bool:
         if self._fd is None or timeout is None:
             return True
+        if STDIN_POLL == "unreliable":
+            return timeout > 0
         try:
             return bool(select.select([self._fd], [], [], timeout)[0])
         except (OSError, ValueError):

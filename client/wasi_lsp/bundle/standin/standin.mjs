@@ -65,7 +65,10 @@ function mountsOf(options) {
 		} else if (descriptor.kind === 'workspaceFolder') {
 			workspaceMount = { mountPoint: '/workspace', hostDir: workspace };
 		} else if (descriptor.kind === 'memoryFileSystem') {
-			scratch.push({ mountPoint: descriptor.mountPoint, files: descriptor.fileSystem.recorded.files });
+			// Read-only to the guest in wasm-wasi-core (creating or writing: EPERM).
+			scratch.push({ mountPoint: descriptor.mountPoint, files: descriptor.fileSystem.recorded.files, readOnly: true });
+		} else if (descriptor.kind === 'vscodeFileSystem') {
+			scratch.push({ mountPoint: descriptor.mountPoint, files: [], readOnly: false });
 		} else {
 			fail(`mount kind ${descriptor.kind} is not supported by the stand-in`);
 		}

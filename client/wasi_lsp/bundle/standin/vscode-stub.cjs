@@ -71,6 +71,13 @@ function describe(value) {
 	}
 }
 
+function relative(name) {
+	if (name.startsWith('/')) {
+		throw new Error(`ENOENT: no such directory / (MemoryFileSystem takes names relative to the mount, got ${name})`);
+	}
+	return name;
+}
+
 const state = { extensionPath: undefined, workspacePath: undefined };
 
 /** The v1 API object wasm-wasi-core hands to Wasm.load(). */
@@ -85,8 +92,9 @@ const wasmApi = {
 		calls.push({ call: 'wasm.createMemoryFileSystem', args: [] });
 		return {
 			recorded: created,
-			createFile(file) { created.files.push(file); },
-			createDirectory(dir) { created.directories.push(dir); },
+			// As wasm-wasi-core's MemoryFileSystem: names are relative to the mount.
+			createFile(file) { created.files.push(relative(file)); },
+			createDirectory(dir) { created.directories.push(relative(dir)); },
 		};
 	},
 	createProcess(name, module, memoryOrOptions, maybeOptions) {
@@ -123,6 +131,7 @@ function extensionContext(extensionPath) {
 	return new Proxy({
 		extensionUri: Uri.file(extensionPath),
 		extensionPath,
+		globalStorageUri: Uri.file(path.join(extensionPath, '.global-storage')),
 		subscriptions: [],
 		toJSON: () => '[ExtensionContext]',
 	}, { get: (t, key) => (key in t ? t[key] : key === 'then' ? undefined : recorder(`context.${String(key)}`)) });

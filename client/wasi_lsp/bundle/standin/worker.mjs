@@ -170,72 +170,46 @@ function now(clock) {
 }
 
 /**
- * The shim supports one clock subscription only (and spins); VS Code's host
- * also answers fd_read on pipes from the bytes available, so a guest may use
- * select() on stdin. Pipes report readable with data or at end of input;
- * every other descriptor is always ready, as regular files are.
+ * poll_oneoff exactly as wasm-wasi-core 1.0.2 answers it (src/common/service.ts):
+ * it sleeps for the clock subscription's timeout (an absolute one counts as
+ * max(0, now - deadline), so it never sleeps), then reports every subscription
+ * as an event, fd_read with the bytes available, which may be 0. So select()
+ * on stdin always says readable, and a read after it blocks until input comes.
  */
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 function pollOneoff(inPtr, outPtr, count, neventsPtr) {
-	const view = new DataView(runtime.inst.exports.memory.buffer);
+	let view = new DataView(runtime.inst.exports.memory.buffer);
 	const subscriptions = [];
+	let timeout;
 	for (let i = 0; i < count; i++) {
 		const base = inPtr + i * SUBSCRIPTION;
 		const sub = { userdata: view.getBigUint64(base, true), tag: view.getUint8(base + 8) };
 		if (sub.tag === wasi.EVENTTYPE_CLOCK) {
 			const clock = view.getUint32(base + 16, true);
-			const timeout = view.getBigUint64(base + 24, true);
+			const value = view.getBigUint64(base + 24, true);
 			const absolute = (view.getUint16(base + 40, true) & wasi.SUBCLOCKFLAGS_SUBSCRIPTION_CLOCK_ABSTIME) !== 0;
-			sub.clock = clock;
-			sub.deadline = absolute ? timeout : now(clock) + timeout;
+			const elapsed = now(clock) - value;
+			timeout = absolute ? (elapsed > 0n ? elapsed : 0n) : value;
 		} else {
 			sub.fd = view.getUint32(base + 16, true);
 		}
 		subscriptions.push(sub);
 	}
-	for (;;) {
-		const version = Atomics.load(control, 2);
-		const events = [];
-		for (const sub of subscriptions) {
-			if (sub.tag === wasi.EVENTTYPE_CLOCK) {
-				continue;
-			}
-			if (sub.tag === wasi.EVENTTYPE_FD_READ && sub.fd === 0) {
-				const available = Atomics.load(control, 3);
-				const ended = Atomics.load(control, 4) === 1;
-				if (available > 0 || ended) {
-					events.push({ sub, nbytes: BigInt(available), hangup: ended && available === 0 });
-				}
-			} else {
-				events.push({ sub, nbytes: 0n, hangup: false });
-			}
-		}
-		let wait = Infinity;
-		for (const sub of subscriptions) {
-			if (sub.tag === wasi.EVENTTYPE_CLOCK) {
-				const left = sub.deadline - now(sub.clock);
-				if (left <= 0n) {
-					events.push({ sub, nbytes: 0n, hangup: false });
-				} else {
-					wait = Math.min(wait, Number(left / 1000000n) + 1);
-				}
-			}
-		}
-		if (events.length > 0) {
-			events.forEach(({ sub, nbytes, hangup }, i) => {
-				const base = outPtr + i * EVENT;
-				new Uint8Array(view.buffer, base, EVENT).fill(0);
-				view.setBigUint64(base, sub.userdata, true);
-				view.setUint16(base + 8, 0, true);
-				view.setUint8(base + 10, sub.tag);
-				view.setBigUint64(base + 16, nbytes, true);
-				view.setUint16(base + 24, hangup ? wasi.EVENTRWFLAGS_FD_READWRITE_HANGUP : 0, true);
-			});
-			view.setUint32(neventsPtr, events.length, true);
-			return wasi.ERRNO_SUCCESS;
-		}
-		// Sleep until stdin changes or the nearest clock is due.
-		Atomics.wait(control, 2, version, wait === Infinity ? undefined : wait);
+	if (timeout !== undefined && timeout !== 0n) {
+		Atomics.wait(sleepCell, 0, 0, Number(timeout / 1000000n));
 	}
+	view = new DataView(runtime.inst.exports.memory.buffer);
+	subscriptions.forEach((sub, i) => {
+		const base = outPtr + i * EVENT;
+		const nbytes = sub.tag === wasi.EVENTTYPE_FD_READ && sub.fd === 0 ? BigInt(Atomics.load(control, 3)) : 0n;
+		new Uint8Array(view.buffer, base, EVENT).fill(0);
+		view.setBigUint64(base, sub.userdata, true);
+		view.setUint16(base + 8, 0, true);
+		view.setUint8(base + 10, sub.tag);
+		view.setBigUint64(base + 16, nbytes, true);
+	});
+	view.setUint32(neventsPtr, subscriptions.length, true);
+	return wasi.ERRNO_SUCCESS;
 }
 
 // ---- the process ------------------------------------------------------------
@@ -266,7 +240,7 @@ if (workerData.workspace) {
 }
 for (const scratch of workerData.scratch) {
 	const tree = new Directory(new Map(scratch.files.map((name) => [name, new File(new Uint8Array(0))])));
-	preopens.push(new PreopenDirectory(scratch.mountPoint, tree.contents));
+	preopens.push(new (scratch.readOnly ? ReadOnlyPreopen : PreopenDirectory)(scratch.mountPoint, tree.contents));
 	place(scratch.mountPoint, tree);
 }
 preopens.push(new ReadOnlyPreopen('/', rootEntries));
@@ -276,6 +250,19 @@ const env = Object.entries(workerData.env).map(([key, value]) => `${key}=${value
 // debug must be off explicitly: the shim logs to stdout, which is the LSP stream.
 const runtime = new WASI([workerData.programName, ...workerData.args], env, fds, { debug: false });
 runtime.wasiImport.poll_oneoff = pollOneoff;
+// wasm-wasi-core walks its preopens with one iterator: once a guest has reached the end
+// (EBADF), asking again (fd 3) gets EINVAL. A runtime that walks them twice (wasi-vfs, then
+// wasi-libc) exits 71 there, in VS Code and here.
+const prestatGet = runtime.wasiImport.fd_prestat_get;
+let prestatWalked = false;
+runtime.wasiImport.fd_prestat_get = (fd, buf) => {
+	if (prestatWalked) {
+		return wasi.ERRNO_INVAL;
+	}
+	const ret = prestatGet(fd, buf);
+	prestatWalked = ret === wasi.ERRNO_BADF;
+	return ret;
+};
 const module = await WebAssembly.compile(readFileSync(workerData.wasm));
 const instance = await WebAssembly.instantiate(module, { wasi_snapshot_preview1: runtime.wasiImport });
 let code;

@@ -7,7 +7,7 @@
  * decided by the Python side at build time and injected as LAUNCH by esbuild,
  * so this file never changes between servers and is tested once.
  */
-import { ExtensionContext, Uri, window } from 'vscode';
+import { ExtensionContext, Uri, window, workspace } from 'vscode';
 import { Wasm, MountPointDescriptor, ProcessOptions } from '@vscode/wasm-wasi/v1';
 import { createStdioOptions, createUriConverters, startServer } from '@vscode/wasm-wasi-lsp';
 // The browser build aliases this to vscode-languageclient/browser, whose
@@ -25,22 +25,39 @@ interface Launch {
 	env: Record<string, string>;
 	/** Read-only folders of the extension (each has a `<path>.dir.json` listing). */
 	mounts: { path: string; mountPoint: string }[];
-	/** Writable in-memory scratch directories, with the empty files they must hold. */
+	/**
+	 * In-memory directories with the empty files they must hold (names relative to the
+	 * mount). wasm-wasi-core's memory file system is read-only to the guest.
+	 */
 	scratch: { mountPoint: string; files: string[] }[];
+	/** Writable directories (e.g. /tmp): a fresh folder in the extension's storage per server start. */
+	temp: string[];
 	languages: string[];
 }
 
 declare const LAUNCH: Launch;
 
 let client: LanguageClient | undefined;
+/** The storage folders this window's server writes to; removed when it stops. */
+const tempFolders: Uri[] = [];
 
 export async function activate(context: ExtensionContext): Promise<void> {
 	const wasm: Wasm = await Wasm.load();
-	const channel = window.createOutputChannel(LAUNCH.name);
+	// A log channel: vscode-languageclient 10 calls its error()/warn()/info().
+	const channel = window.createOutputChannel(LAUNCH.name, { log: true });
 	const serverOptions: ServerOptions = async () => {
 		const mountPoints: MountPointDescriptor[] = [{ kind: 'workspaceFolder' }];
 		for (const mount of LAUNCH.mounts) {
 			mountPoints.push({ kind: 'extensionLocation', extension: context, path: mount.path, mountPoint: mount.mountPoint });
+		}
+		for (const mountPoint of LAUNCH.temp) {
+			// Not the workspace (the guest would fall back to writing its temp files there),
+			// not a memory file system (read-only to the guest): the extension's own storage.
+			const name = `${mountPoint.replace(/\W+/g, '')}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+			const uri = Uri.joinPath(context.globalStorageUri, 'scratch', name);
+			await workspace.fs.createDirectory(uri);
+			tempFolders.push(uri);
+			mountPoints.push({ kind: 'vscodeFileSystem', uri, mountPoint });
 		}
 		for (const scratch of LAUNCH.scratch) {
 			const fileSystem = await wasm.createMemoryFileSystem();
@@ -73,4 +90,7 @@ export async function activate(context: ExtensionContext): Promise<void> {
 export async function deactivate(): Promise<void> {
 	await client?.stop();
 	client = undefined;
+	for (const uri of tempFolders.splice(0)) {
+		await Promise.resolve(workspace.fs.delete(uri, { recursive: true })).catch(() => undefined);
+	}
 }
