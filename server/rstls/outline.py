@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 ADORNMENT = re.compile(r"^([!-/:-@\[-`{-~])\1+\s*$")
 DIRECTIVE = re.compile(r"^(?P<indent>\s*)\.\.\s+(?:\|(?P<subst>[^|]+)\|\s+)?(?P<name>[\w:+.-]+)::(?:\s+(?P<arg>.*?))?\s*$")
 LABEL = re.compile(r"^(?P<indent>\s*)\.\.\s+_(?P<name>`[^`]+`|[^:`]+):(?:\s+(?P<uri>\S.*?))?\s*$")
-OPTION = re.compile(r"^(?P<indent>\s+):(?P<name>[\w-]+):")
 ROLE = re.compile(r":(?P<role>[A-Za-z][\w+.-]*(?::[\w+.-]+)*):`(?P<content>[^`]*)`")
 SUBSTITUTION_REF = re.compile(r"\|(?P<name>[^|\s](?:[^|]*[^|\s])?)\|")
 
@@ -72,9 +71,6 @@ class Outline:
     roles: list[RoleUse] = field(default_factory=list)
     #: Title styles (adornment character, overlined?) in order of first use: index + 1 is the level.
     styles: list[tuple[str, bool]] = field(default_factory=list)
-
-    def label_names(self) -> set[str]:
-        return {label.name for label in self.labels if label.uri is None}
 
     def substitutions(self) -> dict[str, Directive]:
         return {d.substitution: d for d in self.directives if d.substitution}

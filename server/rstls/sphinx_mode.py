@@ -136,13 +136,6 @@ class SphinxProject:
                 for name, (docname, _anchor, title) in env.get_domain("std").labels.items()
                 if docname in env.found_docs}
 
-    def documents(self) -> dict[str, str]:
-        """Docname -> absolute path of every document Sphinx found."""
-        if not self.ok:
-            return {}
-        env = self.app.env
-        return {name: str(env.doc2path(name)) for name in sorted(env.found_docs)}
-
 
 def _create(srcdir: Path, confdir: Path | None, stream: io.StringIO):
     from docutils.parsers.rst import directives, roles
