@@ -62,7 +62,15 @@ def location(path: str, line: int, start: int = 0, end: int = 0) -> types.Locati
     return types.Location(uri=uris.from_fs_path(path), range=lsp_range(line, start, end))
 
 
-def document_of(ls: RstLanguageServer, uri: str) -> tuple[str, list[str], Outline]:
+def fs_path(uri: str) -> str:
+    """The file a ``file:`` URI names; rstls reads files, so any other scheme (``untitled:``) is refused."""
     path = uris.to_fs_path(uri)
+    if path is None:
+        raise ValueError(f"rstls works on files only, not on {uri!r}: save the document to a .rst file first")
+    return path
+
+
+def document_of(ls: RstLanguageServer, uri: str) -> tuple[str, list[str], Outline]:
+    path = fs_path(uri)
     lines, outline = ls.ensure_index().document(path)
     return path, lines, outline

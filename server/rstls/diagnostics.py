@@ -11,12 +11,16 @@ from __future__ import annotations
 import logging
 import os
 import re
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 from pygls import uris
 
-from rstls.base import RstLanguageServer, lsp_range
+from rstls.base import RstLanguageServer, fs_path, lsp_range
 from rstls.checker import Problem, check
+
+if TYPE_CHECKING:  # only named in annotations: importing it (tempfile, traceback) would slow every start
+    from rstls.sphinx_mode import SphinxProject
 
 logger = logging.getLogger("rstls")
 
@@ -34,19 +38,19 @@ def initialized(ls: RstLanguageServer, params: types.InitializedParams) -> None:
 
 
 def did_open(ls: RstLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
-    publish(ls, uris.to_fs_path(params.text_document.uri))
+    publish(ls, fs_path(params.text_document.uri))
 
 
 def did_change(ls: RstLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
-    publish(ls, uris.to_fs_path(params.text_document.uri))
+    publish(ls, fs_path(params.text_document.uri))
 
 
 def did_save(ls: RstLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
-    path = uris.to_fs_path(params.text_document.uri)
+    path = fs_path(params.text_document.uri)
     if os.path.basename(path) == "conf.py" or (path.endswith(".py") and ls.sphinx is not None):
         load_sphinx(ls)  # configuration or extension code changed: Sphinx must set up again
     elif ls.sphinx is not None:
-        build(ls)
+        build(ls, ls.sphinx)
     if ls.sphinx is not None:
         publish_project(ls)
     else:
@@ -104,7 +108,7 @@ def publish(ls: RstLanguageServer, path: str) -> None:
 
 def publish_project(ls: RstLanguageServer) -> None:
     """Publish for every open document, every file Sphinx warns about, and every file that had warnings."""
-    paths = set(ls.published) | {uris.to_fs_path(uri) for uri in ls.workspace.text_documents}
+    paths = set(ls.published) | {path for uri in ls.workspace.text_documents if (path := uris.to_fs_path(uri))}
     if ls.sphinx is not None:
         paths |= set(ls.sphinx.warnings())
     for path in sorted(paths):
@@ -117,18 +121,18 @@ def load_sphinx(ls: RstLanguageServer) -> None:
         return
     from rstls.sphinx_mode import SphinxProject
 
-    ls.sphinx = SphinxProject(confdir).load()
-    build(ls)
+    ls.sphinx = project = SphinxProject(confdir).load()
+    build(ls, project)
 
 
-def build(ls: RstLanguageServer) -> None:
+def build(ls: RstLanguageServer, project: SphinxProject) -> None:
     """Build, and tell the client which documents Sphinx re-read (on a save: only the changed ones)."""
     try:
-        ls.sphinx.build()
+        project.build()
     except Exception as error:  # a crashing build must not take the docutils features down
         logger.exception("Sphinx build failed")
         ls.window_log_message(types.LogMessageParams(types.MessageType.Error, f"Sphinx build failed: {error}"))
         return
-    if ls.sphinx.ok:
-        read = ", ".join(ls.sphinx.last_read) or "nothing"
+    if project.ok:
+        read = ", ".join(project.last_read) or "nothing"
         ls.window_log_message(types.LogMessageParams(types.MessageType.Info, f"Sphinx re-read: {read}"))

@@ -58,6 +58,7 @@ def hover(ls: RstLanguageServer, params: types.HoverParams) -> types.Hover | Non
     if found is None:
         return None
     what, item = found
+    text: str | None
     if what == "directive":
         text = describe(directive_class(item.name, ls.sphinx), f".. {item.name}:: (directive)")
     elif what == "role":
@@ -121,7 +122,8 @@ def _label_locations(ls: RstLanguageServer, name: str, declarations: bool):
     """(path, line, start, end) of every use, and optionally every definition, of a label."""
     spots = []
     if declarations:
-        spots += [(path, label.line, label.start, label.end) for path, label in ls.ensure_index().labels().get(name, [])]
+        labels = ls.ensure_index().labels().get(name, [])
+        spots += [(path, label.line, label.start, label.end) for path, label in labels]
     spots += [(path, use.line, use.target_start, use.target_end) for path, use in ls.ensure_index().ref_uses(name)]
     return spots
 

@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass, field
 
 ADORNMENT = re.compile(r"^([!-/:-@\[-`{-~])\1+\s*$")
-DIRECTIVE = re.compile(r"^(?P<indent>\s*)\.\.\s+(?:\|(?P<subst>[^|]+)\|\s+)?(?P<name>[\w:+.-]+)::(?:\s+(?P<arg>.*?))?\s*$")
+DIRECTIVE = re.compile(r"^(?P<indent>\s*)\.\.\s+(?:\|(?P<subst>[^|]+)\|\s+)?"
+                       r"(?P<name>[\w:+.-]+)::(?:\s+(?P<arg>.*?))?\s*$")
 LABEL = re.compile(r"^(?P<indent>\s*)\.\.\s+_(?P<name>`[^`]+`|[^:`]+):(?:\s+(?P<uri>\S.*?))?\s*$")
 ROLE = re.compile(r":(?P<role>[A-Za-z][\w+.-]*(?::[\w+.-]+)*):`(?P<content>[^`]*)`")
 SUBSTITUTION_REF = re.compile(r"\|(?P<name>[^|\s](?:[^|]*[^|\s])?)\|")
@@ -79,9 +80,9 @@ class Outline:
         """The innermost directive whose block contains ``line``."""
         found = None
         for directive in self.directives:
-            if directive.line <= line <= max(directive.end, directive.line):
-                if found is None or directive.indent >= found.indent:
-                    found = directive
+            if directive.line <= line <= max(directive.end, directive.line) and (
+                    found is None or directive.indent >= found.indent):
+                found = directive
         return found
 
 

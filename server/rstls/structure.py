@@ -24,16 +24,17 @@ def register(server: RstLanguageServer) -> None:
 def document_symbols(ls: RstLanguageServer, params: types.DocumentSymbolParams) -> list[types.DocumentSymbol]:
     _path_, lines, outline = document_of(ls, params.text_document.uri)
     roots: list[types.DocumentSymbol] = []
-    stack: list[tuple[int, types.DocumentSymbol]] = []
+    stack: list[tuple[int, list[types.DocumentSymbol]]] = []  # (level, children) of each open section
     for section in outline.sections:
+        children: list[types.DocumentSymbol] = []
         symbol = types.DocumentSymbol(
             name=section.title, kind=types.SymbolKind.String,
             range=types.Range(types.Position(section.start, 0), types.Position(section.end, len(lines[section.end]))),
-            selection_range=lsp_range(section.line, 0, len(section.title)), children=[])
+            selection_range=lsp_range(section.line, 0, len(section.title)), children=children)
         while stack and stack[-1][0] >= section.level:
             stack.pop()
-        (stack[-1][1].children if stack else roots).append(symbol)
-        stack.append((section.level, symbol))
+        (stack[-1][1] if stack else roots).append(symbol)
+        stack.append((section.level, children))
     return roots
 
 

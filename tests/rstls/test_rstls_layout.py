@@ -30,14 +30,15 @@ EXPECTED_COMMANDS = {"rstls.preview"}
 
 
 def _rstls(code: str):
-    """What ``code`` (which prints JSON) prints, run in a fresh native Python that imports the real rstls."""
+    """What ``code`` prints as JSON, run in a fresh native Python that imports the real rstls."""
+    code = f"import json\nfrom rstls.features import FEATURES, create_server\n{code}"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=PACKAGE.parent)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
 def _feature_list() -> set[str]:
-    return set(_rstls("import json; from rstls.features import FEATURES; print(json.dumps([m.__name__ for m in FEATURES]))"))
+    return set(_rstls("print(json.dumps([module.__name__ for module in FEATURES]))"))
 
 
 def _trees() -> dict[str, ast.Module]:
@@ -82,7 +83,7 @@ def test_feature_modules_never_import_the_list_or_the_server_instance():
 
 
 def test_the_server_registers_exactly_the_expected_features():
-    features, commands = _rstls("import json; from rstls.features import create_server; fm = create_server().protocol.fm; "
-                                "print(json.dumps([list(fm.features), list(fm.commands)]))")
+    registered = "fm = create_server().protocol.fm\nprint(json.dumps([list(fm.features), list(fm.commands)]))"
+    features, commands = _rstls(registered)
     assert set(features) == EXPECTED_FEATURES
     assert set(commands) == EXPECTED_COMMANDS
