@@ -140,7 +140,7 @@ def chunks(lines: list[str], outline: Outline) -> list[tuple[int, str]]:
         if section.start - cuts[-1][0] >= CHUNK_LINES:
             cuts.append((section.start, section.level))
     result = []
-    for (start, level), (end, _next) in zip(cuts, [*cuts[1:], (len(lines), 0)]):
+    for (start, level), (end, _next) in zip(cuts, [*cuts[1:], (len(lines), 0)], strict=True):
         prefix = []
         for char, overlined in outline.styles[: max(level - 1, 0)]:
             adornment = char * len(_PREFIX_TITLE)

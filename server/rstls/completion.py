@@ -7,9 +7,9 @@ import re
 
 from lsprotocol import types
 
+from rstls.base import RstLanguageServer, document_of
 from rstls.outline import Outline
 from rstls.registry import directive_names, options, role_names
-from rstls.server import RstLanguageServer, document_of, server
 from rstls.workspace import DOC_ROLES, REF_ROLES
 
 _DIRECTIVE_PREFIX = re.compile(r"^\s*\.\.\s+([\w:+.-]*)$")
@@ -19,8 +19,11 @@ _ROLE_PREFIX = re.compile(r"(?:^|[\s(\[\"'])(:[\w:+.-]*)$")
 _SUBSTITUTION_PREFIX = re.compile(r"(?:^|\s)\|([^|\s]*)$")
 
 
-@server.feature(types.TEXT_DOCUMENT_COMPLETION,
-                types.CompletionOptions(trigger_characters=[".", ":", "`", "|", "<", " "]))
+def register(server: RstLanguageServer) -> None:
+    server.feature(types.TEXT_DOCUMENT_COMPLETION,
+                   types.CompletionOptions(trigger_characters=[".", ":", "`", "|", "<", " "]))(completion)
+
+
 def completion(ls: RstLanguageServer, params: types.CompletionParams) -> types.CompletionList:
     path, lines, outline = document_of(ls, params.text_document.uri)
     line = params.position.line

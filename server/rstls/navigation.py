@@ -7,10 +7,18 @@ import os
 from lsprotocol import types
 from pygls import uris
 
+from rstls.base import RstLanguageServer, document_of, location, lsp_range
 from rstls.outline import FILE_DIRECTIVES, SUBSTITUTION_REF, normalize_name
 from rstls.registry import describe, directive_class, role_function
-from rstls.server import RstLanguageServer, document_of, location, lsp_range, server
 from rstls.workspace import DOC_ROLES, REF_ROLES
+
+
+def register(server: RstLanguageServer) -> None:
+    server.feature(types.TEXT_DOCUMENT_HOVER)(hover)
+    server.feature(types.TEXT_DOCUMENT_DEFINITION)(definition)
+    server.feature(types.TEXT_DOCUMENT_REFERENCES)(references)
+    server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)(prepare_rename)
+    server.feature(types.TEXT_DOCUMENT_RENAME)(rename)
 
 
 def _at(ls: RstLanguageServer, uri: str, position: types.Position):
@@ -45,12 +53,12 @@ def _label_place(ls: RstLanguageServer, name: str):
     return places[0] if places else None
 
 
-@server.feature(types.TEXT_DOCUMENT_HOVER)
 def hover(ls: RstLanguageServer, params: types.HoverParams) -> types.Hover | None:
     path, _outline, found = _at(ls, params.text_document.uri, params.position)
     if found is None:
         return None
     what, item = found
+    text: str | None
     if what == "directive":
         text = describe(directive_class(item.name, ls.sphinx), f".. {item.name}:: (directive)")
     elif what == "role":
@@ -76,7 +84,6 @@ def _describe_label(ls: RstLanguageServer, name: str) -> str | None:
     return f"**{title or name}**\n\nLabel `{normalize_name(name)}` in `{where}`, line {label.line + 1}."
 
 
-@server.feature(types.TEXT_DOCUMENT_DEFINITION)
 def definition(ls: RstLanguageServer, params: types.DefinitionParams) -> list[types.Location] | None:
     path, outline, found = _at(ls, params.text_document.uri, params.position)
     if found is None:
@@ -115,12 +122,12 @@ def _label_locations(ls: RstLanguageServer, name: str, declarations: bool):
     """(path, line, start, end) of every use, and optionally every definition, of a label."""
     spots = []
     if declarations:
-        spots += [(path, label.line, label.start, label.end) for path, label in ls.ensure_index().labels().get(name, [])]
+        labels = ls.ensure_index().labels().get(name, [])
+        spots += [(path, label.line, label.start, label.end) for path, label in labels]
     spots += [(path, use.line, use.target_start, use.target_end) for path, use in ls.ensure_index().ref_uses(name)]
     return spots
 
 
-@server.feature(types.TEXT_DOCUMENT_REFERENCES)
 def references(ls: RstLanguageServer, params: types.ReferenceParams) -> list[types.Location] | None:
     name = _label_under_cursor(ls, params.text_document.uri, params.position)
     if name is None:
@@ -128,7 +135,6 @@ def references(ls: RstLanguageServer, params: types.ReferenceParams) -> list[typ
     return [location(*spot) for spot in _label_locations(ls, name, params.context.include_declaration)]
 
 
-@server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)
 def prepare_rename(ls: RstLanguageServer, params: types.PrepareRenameParams):
     _path_, _outline, found = _at(ls, params.text_document.uri, params.position)
     if found and found[0] == "label":
@@ -140,7 +146,6 @@ def prepare_rename(ls: RstLanguageServer, params: types.PrepareRenameParams):
     return None
 
 
-@server.feature(types.TEXT_DOCUMENT_RENAME)
 def rename(ls: RstLanguageServer, params: types.RenameParams) -> types.WorkspaceEdit | None:
     name = _label_under_cursor(ls, params.text_document.uri, params.position)
     if name is None:

@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass, field
 
 ADORNMENT = re.compile(r"^([!-/:-@\[-`{-~])\1+\s*$")
-DIRECTIVE = re.compile(r"^(?P<indent>\s*)\.\.\s+(?:\|(?P<subst>[^|]+)\|\s+)?(?P<name>[\w:+.-]+)::(?:\s+(?P<arg>.*?))?\s*$")
+DIRECTIVE = re.compile(r"^(?P<indent>\s*)\.\.\s+(?:\|(?P<subst>[^|]+)\|\s+)?"
+                       r"(?P<name>[\w:+.-]+)::(?:\s+(?P<arg>.*?))?\s*$")
 LABEL = re.compile(r"^(?P<indent>\s*)\.\.\s+_(?P<name>`[^`]+`|[^:`]+):(?:\s+(?P<uri>\S.*?))?\s*$")
-OPTION = re.compile(r"^(?P<indent>\s+):(?P<name>[\w-]+):")
 ROLE = re.compile(r":(?P<role>[A-Za-z][\w+.-]*(?::[\w+.-]+)*):`(?P<content>[^`]*)`")
 SUBSTITUTION_REF = re.compile(r"\|(?P<name>[^|\s](?:[^|]*[^|\s])?)\|")
 
@@ -73,9 +73,6 @@ class Outline:
     #: Title styles (adornment character, overlined?) in order of first use: index + 1 is the level.
     styles: list[tuple[str, bool]] = field(default_factory=list)
 
-    def label_names(self) -> set[str]:
-        return {label.name for label in self.labels if label.uri is None}
-
     def substitutions(self) -> dict[str, Directive]:
         return {d.substitution: d for d in self.directives if d.substitution}
 
@@ -83,9 +80,9 @@ class Outline:
         """The innermost directive whose block contains ``line``."""
         found = None
         for directive in self.directives:
-            if directive.line <= line <= max(directive.end, directive.line):
-                if found is None or directive.indent >= found.indent:
-                    found = directive
+            if directive.line <= line <= max(directive.end, directive.line) and (
+                    found is None or directive.indent >= found.indent):
+                found = directive
         return found
 
 

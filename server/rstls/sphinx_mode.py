@@ -15,6 +15,11 @@ import tempfile
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:  # only named in annotations: Sphinx is imported when a project loads
+    from sphinx.application import Sphinx
+    from sphinx.domains.std import StandardDomain
 
 _WARNING = re.compile(r"^(?P<path>/.*?|[A-Za-z]:\\.*?)(?::(?:docstring of [^:]*:)?(?P<line>\d+))?: "
                       r"(?P<level>WARNING|ERROR|CRITICAL|SEVERE): (?P<message>.*)$")
@@ -35,7 +40,7 @@ class SphinxProject:
     """A loaded Sphinx application for one ``conf.py`` directory, or the error that stopped it."""
 
     confdir: Path
-    app: object = None
+    app: Sphinx | None = None
     error: Warning_ | None = None
     directives: frozenset[str] = frozenset()
     roles: frozenset[str] = frozenset()
@@ -85,7 +90,8 @@ class SphinxProject:
 
     def build(self) -> None:
         """Build with the dummy builder; Sphinx re-reads only documents changed on disk."""
-        if not self.ok:
+        app = self.app
+        if app is None:
             return
         from docutils.parsers.rst import directives, roles
         from sphinx.util.docutils import docutils_namespace, patch_docutils
@@ -96,8 +102,8 @@ class SphinxProject:
         with patch_docutils(self.confdir), docutils_namespace():
             directives._directives.update(self._tables[0])
             roles._roles.update(self._tables[1])
-            self.app.build()
-        self._record()
+            app.build()
+        self._record(app)
 
     def _before_read(self, app, env, docnames) -> None:
         self.last_read = sorted(docnames)
@@ -105,12 +111,12 @@ class SphinxProject:
     def _after_read(self, app, env) -> None:
         self._split = self._stream.tell()
 
-    def _record(self) -> None:
+    def _record(self, app: Sphinx) -> None:
         text = self._stream.getvalue()
         split = self._split if self._split >= 0 else len(text)
         read, late = _parse(text[:split], self.confdir), _parse(text[split:], self.confdir)
         for name in self.last_read:
-            self._read_warnings.pop(str(self.app.env.doc2path(name)), None)
+            self._read_warnings.pop(str(app.env.doc2path(name)), None)
         for warning in read:
             self._read_warnings.setdefault(warning.path, set()).add(warning)
         self._late_warnings = {}
@@ -129,22 +135,16 @@ class SphinxProject:
 
     def labels(self) -> dict[str, tuple[str, str]]:
         """``:ref:`` labels from Sphinx's environment: name -> (file path, section title)."""
-        if not self.ok:
+        if self.app is None:
             return {}
         env = self.app.env
+        std = cast("StandardDomain", env.get_domain("std"))
         return {name: (str(env.doc2path(docname)), title or "")
-                for name, (docname, _anchor, title) in env.get_domain("std").labels.items()
+                for name, (docname, _anchor, title) in std.labels.items()
                 if docname in env.found_docs}
 
-    def documents(self) -> dict[str, str]:
-        """Docname -> absolute path of every document Sphinx found."""
-        if not self.ok:
-            return {}
-        env = self.app.env
-        return {name: str(env.doc2path(name)) for name in sorted(env.found_docs)}
 
-
-def _create(srcdir: Path, confdir: Path | None, stream: io.StringIO):
+def _create(srcdir: Path, confdir: Path | None, stream: io.StringIO) -> tuple[Sphinx, tuple[dict, dict]]:
     from docutils.parsers.rst import directives, roles
     from sphinx.application import Sphinx
     from sphinx.util import console

@@ -7,30 +7,37 @@ import os
 from lsprotocol import types
 from pygls import uris
 
+from rstls.base import RstLanguageServer, document_of, location, lsp_range
 from rstls.outline import FILE_DIRECTIVES
-from rstls.server import RstLanguageServer, document_of, location, lsp_range, server
 
 PREVIEW = "rstls.preview"
 
 
-@server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+def register(server: RstLanguageServer) -> None:
+    server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)(document_symbols)
+    server.feature(types.WORKSPACE_SYMBOL)(workspace_symbols)
+    server.feature(types.TEXT_DOCUMENT_DOCUMENT_LINK)(document_links)
+    server.feature(types.TEXT_DOCUMENT_FOLDING_RANGE)(folding_ranges)
+    server.command(PREVIEW)(preview)
+
+
 def document_symbols(ls: RstLanguageServer, params: types.DocumentSymbolParams) -> list[types.DocumentSymbol]:
     _path_, lines, outline = document_of(ls, params.text_document.uri)
     roots: list[types.DocumentSymbol] = []
-    stack: list[tuple[int, types.DocumentSymbol]] = []
+    stack: list[tuple[int, list[types.DocumentSymbol]]] = []  # (level, children) of each open section
     for section in outline.sections:
+        children: list[types.DocumentSymbol] = []
         symbol = types.DocumentSymbol(
             name=section.title, kind=types.SymbolKind.String,
             range=types.Range(types.Position(section.start, 0), types.Position(section.end, len(lines[section.end]))),
-            selection_range=lsp_range(section.line, 0, len(section.title)), children=[])
+            selection_range=lsp_range(section.line, 0, len(section.title)), children=children)
         while stack and stack[-1][0] >= section.level:
             stack.pop()
-        (stack[-1][1].children if stack else roots).append(symbol)
-        stack.append((section.level, symbol))
+        (stack[-1][1] if stack else roots).append(symbol)
+        stack.append((section.level, children))
     return roots
 
 
-@server.feature(types.WORKSPACE_SYMBOL)
 def workspace_symbols(ls: RstLanguageServer, params: types.WorkspaceSymbolParams) -> list[types.SymbolInformation]:
     query = params.query.lower()
     symbols = []
@@ -46,7 +53,6 @@ def workspace_symbols(ls: RstLanguageServer, params: types.WorkspaceSymbolParams
     return symbols
 
 
-@server.feature(types.TEXT_DOCUMENT_DOCUMENT_LINK)
 def document_links(ls: RstLanguageServer, params: types.DocumentLinkParams) -> list[types.DocumentLink]:
     path, _lines, outline = document_of(ls, params.text_document.uri)
     index = ls.ensure_index()
@@ -60,7 +66,6 @@ def document_links(ls: RstLanguageServer, params: types.DocumentLinkParams) -> l
     return links
 
 
-@server.feature(types.TEXT_DOCUMENT_FOLDING_RANGE)
 def folding_ranges(ls: RstLanguageServer, params: types.FoldingRangeParams) -> list[types.FoldingRange]:
     _path_, _lines, outline = document_of(ls, params.text_document.uri)
     ranges = [types.FoldingRange(start_line=s.line, end_line=s.end, kind=types.FoldingRangeKind.Region)
@@ -70,7 +75,6 @@ def folding_ranges(ls: RstLanguageServer, params: types.FoldingRangeParams) -> l
     return sorted(ranges, key=lambda r: (r.start_line, r.end_line))
 
 
-@server.command(PREVIEW)
 def preview(ls: RstLanguageServer, *args) -> dict:
     """HTML for a document, returned to the client: WASI can open no HTTP server, an editor can show this."""
     from rstls.preview import render

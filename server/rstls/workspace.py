@@ -7,9 +7,9 @@ ones from disk (keyed by mtime), so a save or an edit re-scans one file.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from rstls.outline import Label, Outline, RoleUse, normalize_name, scan
 

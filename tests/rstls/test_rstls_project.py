@@ -88,3 +88,22 @@ async def test_broken_conf_py_is_a_diagnostic_and_docutils_features_keep_working
         text_document=types.TextDocumentIdentifier(uri=(root / "index.rst").as_uri()),
         position=types.Position(line=6, character=12)))
     assert [(loc.uri, loc.range.start.line) for loc in result] == [((root / "guide.rst").as_uri(), 5)]
+
+
+async def test_an_untitled_buffer_is_declined_and_the_project_keeps_its_diagnostics(client: LanguageClient, tmp_path):
+    """Editors can send unsaved buffers as ``untitled:`` documents, which rstls (it reads files) declines:
+    every file's diagnostics keep being published (one such buffer open used to stop them all)."""
+    root = copy_sample(tmp_path)
+    errors, guide = root / "errors.rst", root / "guide.rst"
+    await initialize(client, root)
+    first = summary(await open_doc(client, errors))
+    assert first
+    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(
+        uri="untitled:Untitled-1", language_id="restructuredtext", version=1, text="Draft\n=====\n")))
+    # An answer comes after everything the notifications before it made the server send: no publication is late.
+    await client.text_document_document_symbol_async(types.DocumentSymbolParams(
+        text_document=types.TextDocumentIdentifier(uri=errors.as_uri())))
+
+    # With Sphinx loaded a save re-publishes every open document (errors.rst: an unchanged [] is not told apart).
+    got = await diagnostics_after(client, errors.as_uri(), save(client, guide))
+    assert summary(got) == first
