@@ -23,8 +23,13 @@ shim replaces them with cooperative equivalents sharing one scheduler
   running when it fell due. ``Timer.cancel()`` before that point prevents it.
 * **asyncio** gets a loop without a self-pipe: ``asyncio.run``,
   ``new_event_loop``, ``get_event_loop``, tasks, futures, ``sleep``,
-  ``call_later`` and ``run_in_executor`` work; sockets, pipes and subprocesses
-  raise NotImplementedError.
+  ``call_later`` and ``run_in_executor`` work; sockets and pipes raise
+  NotImplementedError.
+* **Child processes** whose program is the guest's own Python
+  (``subprocess.Popen``/``run``, ``asyncio.create_subprocess_exec``) run
+  in-guest as cooperative work with their own process state; any other
+  program raises ``OSError`` (errno 58) naming WASI's limit. What a child
+  shares with its parent and what it does not: :mod:`wasi_lsp_guest.cooperative.children`.
 * **multiprocessing** offers ``cpu_count()`` (1), ``current_process()``, locks,
   queues and the cooperative ``ThreadPool`` (also as ``multiprocessing.dummy``);
   ``Process``, ``Pool`` and ``Manager`` raise ``ProcessesUnavailable`` naming
@@ -72,9 +77,16 @@ def _patch_asyncio(module) -> None:
     loop.install()
 
 
+def _patch_subprocess(module) -> None:
+    from wasi_lsp_guest.cooperative import popen
+
+    popen.install(module)
+
+
 def install() -> None:
     for name, target in _PROVIDED.items():
         provide(name, target)
+    after_import("subprocess", _patch_subprocess)
     after_import("threading", _patch_threading)
     after_import("concurrent.futures._base", _patch_futures)
     after_import("asyncio", _patch_asyncio)

@@ -60,18 +60,30 @@ class Scheduler:
         self.io_pump: Callable[[float | None], bool] | None = None
         #: Set once the I/O pump reported that no input can ever come again.
         self.input_ended = False
+        #: Work that is not a queued item: asyncio loops suspended in their idle point
+        #: (:mod:`.loop`). Each has ``ready()``, ``deadline()`` (monotonic, or None)
+        #: and ``step()``; any wait steps one that is ready, as a thread blocked in
+        #: ``select`` would wake on its own.
+        self.pollables: list = []
+        #: ``bind(fn) -> fn``: ties queued work to the in-guest process that queued it
+        #: (set by :mod:`.children` once a child exists; identity until then).
+        self.bind: Callable[[Callable], Callable] | None = None
 
     def spawn(self, fn: Callable, *args) -> None:
+        if self.bind is not None:
+            fn = self.bind(fn)
         self._ready.append((fn, args))
 
     def call_later(self, delay: float, callback: Callable[[], object]) -> TimerEntry:
+        if self.bind is not None:
+            callback = self.bind(callback)
         entry = TimerEntry(time.monotonic() + max(0.0, delay), callback)
         heapq.heappush(self._timers, (entry.when, next(self._seq), entry))
         return entry
 
     def has_ready(self) -> bool:
         self._promote_due()
-        return bool(self._ready)
+        return bool(self._ready) or any(pollable.ready() for pollable in self.pollables)
 
     def next_timeout(self, limit: float | None = None) -> float | None:
         """Seconds until something becomes runnable, at most ``limit``: 0 now, None if only input can wake us."""
@@ -79,9 +91,14 @@ class Scheduler:
             return 0.0
         while self._timers and self._timers[0][2].cancelled:
             heapq.heappop(self._timers)
-        if not self._timers:
+        when = self._timers[0][0] if self._timers else None
+        for pollable in self.pollables:
+            due = pollable.deadline()
+            if due is not None and (when is None or due < when):
+                when = due
+        if when is None:
             return limit
-        wait = max(0.0, self._timers[0][0] - time.monotonic())
+        wait = max(0.0, when - time.monotonic())
         return wait if limit is None else min(wait, limit)
 
     def _promote_due(self) -> None:
@@ -99,6 +116,11 @@ class Scheduler:
             fn, args = self._ready.popleft()
             ran = True
             fn(*args)
+        if not ran:
+            for pollable in self.pollables:
+                if pollable.ready():
+                    pollable.step()
+                    return True
         return ran
 
     def idle(self, timeout: float | None, io: bool = True) -> bool:
