@@ -11,10 +11,16 @@ whose message starts with ``WASI lacks``, and not counted as a failure for
 the exit code. ``--wasi-strict`` keeps them failures (still listed apart).
 
 Only the exception that ended the test is judged, with its cause chain: an
-assertion that fails after a thread was refused is still a failure.
+assertion that fails after a thread was refused is still a failure. The one
+other evidence is the cooperative scheduler's own record that a waiting
+thread could have resumed (its condition held or its timeout passed) but was
+buried under another thread running on WASI's one stack: a failed test during
+which that happened needed threads that run side by side, which WASI lacks.
 """
 
 from __future__ import annotations
+
+import sys
 
 import pytest
 
@@ -41,6 +47,23 @@ def _reason(feature: str, exc: BaseException) -> str:
     return f"WASI lacks {feature}: {type(exc).__name__}: {first}".rstrip(": ")
 
 
+def _scheduler():
+    module = sys.modules.get("wasi_lsp_guest.cooperative.scheduler")
+    return module.SCHEDULER if module is not None else None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    scheduler = _scheduler()
+    if scheduler is not None:
+        scheduler.buried_ready = None
+
+
+def _buried_wait() -> str | None:
+    scheduler = _scheduler()
+    return scheduler.buried_ready if scheduler is not None else None
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
@@ -48,8 +71,11 @@ def pytest_runtest_makereport(item, call):
     if not report.failed or call.excinfo is None or hasattr(report, "wasxfail"):
         return
     feature = lacked_feature(call.excinfo.value)
-    if not feature:
+    buried = None if feature else _buried_wait()
+    if not feature and not buried:
         return
+    if buried:
+        feature = f"threads that run side by side (one stack: {buried})"
     reason = _reason(feature, call.excinfo.value)
     report.wasi_lacks = reason
     item.config.stash[_impossible_key].append((report.nodeid, reason))

@@ -47,6 +47,7 @@ scheduler's idle point: see :mod:`wasi_lsp_guest.pygls_adapter`.
 from __future__ import annotations
 
 import atexit
+import sys
 
 from wasi_lsp_guest.cooperative.hooks import after_import, provide
 from wasi_lsp_guest.cooperative.scheduler import SCHEDULER, sleep
@@ -65,10 +66,10 @@ def _patch_threading(module) -> None:
     threads.install()
 
 
-def _patch_futures(module) -> None:
-    from wasi_lsp_guest.cooperative.futures import patch_future
+def _patch_queue(module) -> None:
+    from wasi_lsp_guest.cooperative.locks import install_queue
 
-    patch_future()
+    install_queue(module)
 
 
 def _patch_asyncio(module) -> None:
@@ -83,14 +84,23 @@ def _patch_subprocess(module) -> None:
     popen.install(module)
 
 
+def _at_exit() -> None:
+    """Run the work already queued, then wait for non-daemon threads, as a process exits."""
+    SCHEDULER.drain()
+    if "threading" in sys.modules:
+        from wasi_lsp_guest.cooperative.threads import wait_for_threads
+
+        wait_for_threads()
+
+
 def install() -> None:
     for name, target in _PROVIDED.items():
         provide(name, target)
     after_import("subprocess", _patch_subprocess)
     after_import("threading", _patch_threading)
-    after_import("concurrent.futures._base", _patch_futures)
+    after_import("queue", _patch_queue)
     after_import("asyncio", _patch_asyncio)
-    atexit.register(SCHEDULER.drain)
+    atexit.register(_at_exit)
     import time
 
     time.sleep = sleep

@@ -1,15 +1,22 @@
 """``concurrent.futures.thread`` for WASI: a ThreadPoolExecutor whose workers are scheduler turns.
 
 The guest's stdlib has no ``concurrent.futures.thread``; this module is served
-under that name. ``Future.result()`` and ``Future.exception()`` pump the
-scheduler instead of blocking a condition variable no other thread could notify.
+under that name. Each task runs as the executor's worker thread (one per
+executor: tasks run one after another). Waiting on its futures
+(``result()``, ``wait()``, ``as_completed()``) needs nothing here: they wait on
+``threading.Condition``, whose lock is cooperative (:mod:`.locks`).
 """
 
 from __future__ import annotations
 
+import itertools
+import threading
 from concurrent.futures import _base
 
-from wasi_lsp_guest.cooperative.scheduler import SCHEDULER, Shutdown
+from wasi_lsp_guest.cooperative.scheduler import SCHEDULER, Parked, Shutdown
+from wasi_lsp_guest.cooperative.threads import run_as_thread
+
+_COUNTER = itertools.count()
 
 __all__ = ["ThreadPoolExecutor", "BrokenThreadPool"]
 
@@ -24,7 +31,7 @@ def run_into(future: _base.Future, fn, args, kwargs) -> None:
         return
     try:
         result = fn(*args, **kwargs)
-    except Shutdown:
+    except (Shutdown, Parked):
         raise
     except BaseException as exc:
         future.set_exception(exc)
@@ -39,13 +46,17 @@ class ThreadPoolExecutor(_base.Executor):
         if initializer is not None and not callable(initializer):
             raise TypeError("initializer must be a callable")
         self._max_workers = max_workers or 1
-        self._thread_name_prefix = thread_name_prefix
         self._initializer = initializer
         self._initargs = initargs
         self._initialized = False
         self._broken: str | None = None
         self._shutdown = False
         self._pending: set[_base.Future] = set()
+        self._thread_name_prefix = thread_name_prefix or f"ThreadPoolExecutor-{next(_COUNTER)}"
+        #: Worker threads not running a task (never started: the scheduler runs their tasks). A task
+        #: that waits keeps its worker, so the task run meanwhile gets another, as on a real pool.
+        self._idle_workers: list[threading.Thread] = []
+        self._workers = 0
 
     def submit(self, fn, /, *args, **kwargs):
         if self._broken:
@@ -55,17 +66,27 @@ class ThreadPoolExecutor(_base.Executor):
         future = _base.Future()
         self._pending.add(future)
         future.add_done_callback(self._pending.discard)
-        SCHEDULER.spawn(self._work, future, fn, args, kwargs)
+        SCHEDULER.spawn(self._run_task, future, fn, args, kwargs)
         return future
 
     submit.__doc__ = _base.Executor.submit.__doc__
+
+    def _run_task(self, future, fn, args, kwargs) -> None:
+        if self._idle_workers:
+            worker = self._idle_workers.pop()
+        else:
+            worker = threading.Thread(name=f"{self._thread_name_prefix}_{self._workers}", daemon=True)
+            worker._wasi_lsp_done = False
+            self._workers += 1
+        run_as_thread(worker, self._work, future, fn, args, kwargs)
+        self._idle_workers.append(worker)
 
     def _work(self, future, fn, args, kwargs) -> None:
         if not self._initialized and self._initializer is not None:
             self._initialized = True
             try:
                 self._initializer(*self._initargs)
-            except Shutdown:
+            except (Shutdown, Parked):
                 raise
             except BaseException:
                 self._broken = "A thread initializer failed, the thread pool is not usable anymore"
@@ -80,35 +101,9 @@ class ThreadPoolExecutor(_base.Executor):
             for future in list(self._pending):
                 future.cancel()
         if wait:
-            SCHEDULER.wait_until(lambda: not self._pending, io=False)
+            SCHEDULER.block(lambda: not self._pending, io=False)
+        for worker in self._idle_workers:
+            worker._wasi_lsp_done = True
+            threading._active.pop(worker._ident, None)
 
     shutdown.__doc__ = _base.Executor.shutdown.__doc__
-
-
-def _wait_for(future: _base.Future, timeout) -> None:
-    if not future.done() and not SCHEDULER.wait_until(future.done, timeout):
-        if timeout is not None:
-            raise TimeoutError()
-        raise RuntimeError(
-            "wasi-lsp: waiting for a future that nothing can complete: WASI has one thread, and no "
-            "queued work, timer or client input is left to settle it"
-        )
-
-
-def patch_future() -> None:
-    """Make blocking ``Future`` waits turn the scheduler (once; idempotent)."""
-    cls = _base.Future
-    if getattr(cls, "_wasi_lsp_patched", False):
-        return
-    result, exception = cls.result, cls.exception
-
-    def cooperative_result(self, timeout=None):
-        _wait_for(self, timeout)
-        return result(self, 0)
-
-    def cooperative_exception(self, timeout=None):
-        _wait_for(self, timeout)
-        return exception(self, 0)
-
-    cls.result, cls.exception = cooperative_result, cooperative_exception
-    cls._wasi_lsp_patched = True

@@ -41,7 +41,7 @@ class AsyncResult:
         return self._future.exception() is None
 
     def wait(self, timeout=None) -> None:
-        SCHEDULER.wait_until(self._future.done, timeout)
+        SCHEDULER.block(self._future.done, timeout)
 
     def get(self, timeout=None):
         self.wait(timeout)
