@@ -65,7 +65,8 @@ async def client(lsp_client: LanguageClient, tmp_path: Path):
     def client_created(params) -> None:
         pass
 
-    await initialize(lsp_client, root)
+    debug = {"esbonio": {"logging": {"level": "debug"}}} if os.environ.get("ESBONIO_TEST_DEBUG") else None
+    await initialize(lsp_client, root, initialization_options=debug)
     yield
     await lsp_client.shutdown_session()
 
@@ -74,7 +75,7 @@ def uri(client, name: str) -> str:
     return (client.root / name).as_uri()
 
 
-async def until(predicate, what: str, timeout: float = TIMEOUT) -> None:
+async def until(client, predicate, what: str, timeout: float = TIMEOUT) -> None:
     async def poll():
         while not predicate():
             await asyncio.sleep(0.1)
@@ -82,7 +83,8 @@ async def until(predicate, what: str, timeout: float = TIMEOUT) -> None:
     try:
         await asyncio.wait_for(poll(), timeout)
     except TimeoutError:
-        pytest.fail(f"no {what} within {timeout} s")
+        log = "\n".join(m.message for m in client.log_messages[-40:])
+        pytest.fail(f"no {what} within {timeout} s; esbonio's last log messages:\n{log}")
 
 
 def open_doc(client, name: str) -> str:
@@ -114,11 +116,11 @@ async def observe(client) -> dict:
     """What an editor would see, reduced to what must not differ between native and WASI."""
     seen: dict = {}
     index = open_doc(client, "index.rst")
-    await until(lambda: client.app_created, "sphinx/appCreated (the Sphinx agent child did not start)")
+    await until(client, lambda: client.app_created, "sphinx/appCreated (the Sphinx agent child did not start)")
     created = client.app_created[0]
     seen["app_created"] = sorted(created) if isinstance(created, dict) else sorted(getattr(created, "_fields", ()))
     save(client, "index.rst")  # esbonio builds on save (and on change), not on open
-    await until(lambda: client.diagnostics.get(uri(client, "guide.rst")), "diagnostics from Sphinx warnings")
+    await until(client, lambda: client.diagnostics.get(uri(client, "guide.rst")), "diagnostics from Sphinx warnings")
     seen["diagnostics"] = {name: diagnostics(client, name) for name in ("index.rst", "guide.rst")}
     lines = index.splitlines()
     seen["directives"] = await labels(client, "index.rst", lines.index(".. "), 3)
@@ -135,7 +137,7 @@ async def observe(client) -> dict:
     fixed = guide.read_text(encoding="utf-8").replace(":doc:`nowhere`", ":doc:`index`")
     guide.write_text(fixed, encoding="utf-8")
     save(client, "guide.rst")
-    await until(lambda: not diagnostics(client, "guide.rst"), "a rebuild on save clearing the fixed warning")
+    await until(client, lambda: not diagnostics(client, "guide.rst"), "a rebuild on save clearing the fixed warning")
     seen["after_save"] = {name: diagnostics(client, name) for name in ("index.rst", "guide.rst")}
     return seen
 

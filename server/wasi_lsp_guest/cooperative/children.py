@@ -142,7 +142,7 @@ class Child:
         self._stdin_pipe = stdin if isinstance(stdin, pipes.Pipe) else None
         #: The writing ends this child owns: closed (end-of-file for the parent) when it exits.
         self._outputs: list = []
-        context.stdin = pipes.reader(stdin, True) if isinstance(stdin, pipes.Pipe) else (stdin or parent.stdin)
+        context.stdin = pipes.stdin(stdin) if isinstance(stdin, pipes.Pipe) else (stdin or parent.stdin)
         if isinstance(stdout, pipes.Pipe):
             context.stdout = pipes.writer(stdout, True, unbuffered=unbuffered)
             self._outputs.append(context.stdout)

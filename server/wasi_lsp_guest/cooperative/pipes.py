@@ -29,6 +29,23 @@ class Pipe:
         self.read_closed = False
         self._on_data: Callable[[bytes], None] | None = None
         self._on_eof: Callable[[], None] | None = None
+        #: (condition, callback): work waiting for the pipe to hold what it will read (see :meth:`when`).
+        self._waiters: list = []
+
+    def when(self, condition: Callable[[], bool], callback: Callable[[], None]) -> None:
+        """Call ``callback`` (as the process asking, now) once ``condition()`` holds: readiness, as ``select`` gives."""
+        context = contexts.current()
+        if condition():
+            callback()
+            return
+        self._waiters.append((condition, lambda: contexts.run_in(context, callback)))
+
+    def _wake(self) -> None:
+        if self._waiters:
+            ready = [entry for entry in self._waiters if entry[0]()]
+            self._waiters = [entry for entry in self._waiters if entry not in ready]
+            for _, callback in ready:
+                callback()
 
     def listen(self, on_data: Callable[[bytes], None], on_eof: Callable[[], None]) -> None:
         """Hand every write to ``on_data`` (and end-of-file to ``on_eof``) instead of buffering."""
@@ -49,6 +66,7 @@ class Pipe:
                 self._on_data(bytes(data))
             else:
                 self.buffer += data
+                self._wake()
         return len(data)
 
     def close_write(self) -> None:
@@ -56,22 +74,33 @@ class Pipe:
             self.write_closed = True
             if self._on_eof is not None:
                 self._on_eof()
+            self._wake()
 
     def close_read(self) -> None:
         self.read_closed = True
         self.buffer = bytearray()
 
+    def wait_for(self, condition: Callable[[], bool]) -> None:
+        """Block (cooperatively) until ``condition()`` holds or the writing end is closed."""
+        if condition() or self.write_closed:
+            return
+        waiter = contexts.current()
+        SCHEDULER.wait_until(lambda: condition() or self.write_closed or waiter.killed is not None)
+        contexts.check_killed()
+        if not condition() and not self.write_closed:
+            raise RuntimeError(
+                f"wasi-lsp: reading the {self.name}, which nothing can ever write: the writer is "
+                "waiting further down WASI's one stack (or has nothing left to run), so this read "
+                "would block forever"
+            )
+
+    def take(self, size: int) -> bytes:
+        data = bytes(self.buffer[:size]) if size >= 0 else bytes(self.buffer)
+        del self.buffer[:len(data)]
+        return data
+
     def readinto(self, target) -> int:
-        if not self.buffer and not self.write_closed:
-            waiter = contexts.current()
-            SCHEDULER.wait_until(lambda: bool(self.buffer) or self.write_closed or waiter.killed is not None)
-            contexts.check_killed()
-            if not self.buffer and not self.write_closed:
-                raise RuntimeError(
-                    f"wasi-lsp: reading the {self.name}, which nothing can ever write: the writer is "
-                    "waiting further down WASI's one stack (or has nothing left to run), so this read "
-                    "would block forever"
-                )
+        self.wait_for(lambda: bool(self.buffer))
         size = min(len(target), len(self.buffer))
         target[:size] = self.buffer[:size]
         del self.buffer[:size]
@@ -94,6 +123,85 @@ class PipeReader(io.RawIOBase):
         super().close()
 
 
+class PipeBufferedReader(io.BufferedIOBase):
+    """A child's binary stdin: the pipe's buffer is its buffer, so readiness is known without reading.
+
+    ``ThreadPoolExecutor.submit(stdin.readline)`` (esbonio's agent reads its
+    stdin so, through ``run_in_executor``) starts the work only once a whole
+    line (or ``read(n)``: n bytes) is there, as a thread woken by ``select``
+    would; no worker sits blocked on the one stack meanwhile.
+    """
+
+    def __init__(self, pipe: Pipe) -> None:
+        self.pipe = pipe
+
+    def readable(self) -> bool:
+        return True
+
+    def _has_line(self, size: int = -1) -> bool:
+        buffer = self.pipe.buffer
+        return b"\n" in buffer or (size is not None and 0 <= size <= len(buffer))
+
+    def _has(self, size) -> bool:
+        return size is not None and 0 <= size <= len(self.pipe.buffer)
+
+    def readline(self, size=-1) -> bytes:
+        self._check()
+        self.pipe.wait_for(lambda: self._has_line(size))
+        buffer = self.pipe.buffer
+        end = buffer.find(b"\n")
+        end = len(buffer) if end < 0 else end + 1
+        if size is not None and size >= 0:
+            end = min(end, size)
+        return self.pipe.take(end)
+
+    def read(self, size=-1) -> bytes:
+        self._check()
+        self.pipe.wait_for(lambda: self._has(size))
+        return self.pipe.take(-1 if size is None else size)
+
+    def read1(self, size=-1) -> bytes:
+        self._check()
+        self.pipe.wait_for(lambda: bool(self.pipe.buffer))
+        return self.pipe.take(-1 if size is None or size < 0 else size)
+
+    def readinto(self, target) -> int:
+        data = self.read1(len(target))
+        target[:len(data)] = data
+        return len(data)
+
+    readinto1 = readinto
+
+    def peek(self, size=0) -> bytes:
+        self._check()
+        self.pipe.wait_for(lambda: bool(self.pipe.buffer))
+        return bytes(self.pipe.buffer)
+
+    def _check(self) -> None:
+        if self.closed:
+            raise ValueError("I/O operation on closed file.")
+
+    def close(self) -> None:
+        if not self.closed:
+            self.pipe.close_read()
+        super().close()
+
+    def when_ready(self, method, args: tuple, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once ``method(*args)`` would not block (the executor's readiness gate)."""
+        name = getattr(method, "__name__", "")
+        size = args[0] if args else -1
+        if name == "readline":
+            condition = lambda: self._has_line(size)  # noqa: E731
+        elif name == "read":
+            condition = lambda: self._has(size)  # noqa: E731
+        elif name in ("read1", "peek", "readinto", "readinto1"):
+            condition = lambda: bool(self.pipe.buffer)  # noqa: E731
+        else:
+            callback()
+            return
+        self.pipe.when(lambda: condition() or self.pipe.write_closed or self.closed, callback)
+
+
 class PipeWriter(io.RawIOBase):
     def __init__(self, pipe: Pipe) -> None:
         self.pipe = pipe
@@ -109,6 +217,11 @@ class PipeWriter(io.RawIOBase):
         if not self.closed:
             self.pipe.close_write()
         super().close()
+
+
+def stdin(pipe: Pipe):
+    """A child's ``sys.stdin``, over a :class:`PipeBufferedReader`."""
+    return io.TextIOWrapper(PipeBufferedReader(pipe), encoding="utf-8")
 
 
 def reader(pipe: Pipe, text: bool, encoding: str | None = None, errors: str | None = None, unbuffered=False):
