@@ -135,12 +135,14 @@ def stderr_to_stdout_and_devnull():
 def child_state_is_isolated():
     code = ("import atexit, logging, os, sys; os.environ['LEAK'] = '1'; os.chdir('/'); sys.path.append('/leak'); "
             "logging.basicConfig(); logging.getLogger().setLevel(logging.DEBUG); sys.argv.append('leak'); "
+            "logging.getLogger('tool').addHandler(logging.StreamHandler(sys.stdout)); "
             "atexit.register(print, 'child atexit'); print('child', __name__)")
     import logging
+    logging.getLogger("tool")
     before = [os.getcwd(), list(sys.path), list(logging.getLogger().handlers), logging.getLogger().level, list(sys.argv)]
     out = subprocess.run([PY, "-c", code], capture_output=True, text=True).stdout
     after = [os.getcwd(), list(sys.path), list(logging.getLogger().handlers), logging.getLogger().level, list(sys.argv)]
-    return [out, before == after, os.environ.get("LEAK"), __name__]
+    return [out, before == after, os.environ.get("LEAK"), __name__, logging.getLogger("tool").handlers]
 
 
 async def _async_echo():

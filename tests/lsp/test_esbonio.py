@@ -36,8 +36,10 @@ TIMEOUT = float(os.environ.get("ESBONIO_TEST_TIMEOUT", 240))
 
 
 def esbonio_matrix():
+    log = os.environ.get("ESBONIO_TEST_LOG_DIR")  # debugging: the guest's log in a host folder
     configs = matrix(
-        "esbonio", requirements=[ESBONIO, SPHINX], timeout=TIMEOUT,
+        "esbonio", requirements=[ESBONIO, SPHINX], timeout=TIMEOUT, dirs=[log] if log else [],
+        env={"WASI_LSP_LOG_FILE": f"{log}/guest.log", "WASI_LSP_LOG_LEVEL": "DEBUG", "DEBUG_STACKS": f"{log}/stacks.txt"} if log else {},
         native_command=[sys.executable, "-m", "wasi_lsp_guest.serve", "esbonio.cli:main", "server"],
     )
     for config in configs:

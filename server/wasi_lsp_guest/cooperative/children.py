@@ -9,13 +9,14 @@ cooperative work in the same interpreter, with its own process state
   ``os.environ`` (``env=``, else a copy of the parent's), working directory
   (``cwd=``), ``sys.path`` (script directory or cwd, then ``PYTHONPATH``,
   then the parent's entries), a fresh ``__main__``, asyncio's event loop, the
-  root logger's handlers and level, and ``atexit`` callbacks (run when the
+  root logger's handlers and level, named loggers (``getLogger(name)`` gives
+  the child its own), and ``atexit`` callbacks (run when the
   child exits). ``sys.exit``/``os._exit``/an uncaught exception end the child
   only, with the exit code Python would give (1 and a traceback on stderr for
   an exception).
 * **Shared** (one interpreter): modules already imported and every module
-  imported later (a module is executed once; its globals are shared), named
-  loggers, signal handlers, ``sys.flags``. ``-S`` drops site-packages from
+  imported later (a module is executed once; its globals are shared, and so
+  are logger objects it holds from the process that imported it first), signal handlers, ``sys.flags``. ``-S`` drops site-packages from
   the child's ``sys.path``; ``-I``/``-E`` ignore ``PYTHON*`` variables and
   ``-I`` adds no script directory; ``-u`` (or ``PYTHONUNBUFFERED``) makes the
   child's stdout and stderr unbuffered; other flags are accepted and ignored.
@@ -160,6 +161,7 @@ class Child:
         logging = sys.modules.get("logging")
         context.log_handlers = [] if logging is not None else None
         context.log_level = logging.WARNING if logging is not None else None
+        context.loggers = {} if logging is not None else None
         _install()
         SCHEDULER.spawn(self._run)
 

@@ -6,12 +6,14 @@ parent, so what CPython keeps per process is kept here per
 that belongs to another process: ``sys.argv``, ``sys.path``,
 ``sys.stdin``/``stdout``/``stderr``, ``sys.modules['__main__']``,
 ``os.environ``, the working directory, asyncio's running and current event
-loop, and the root logger's handlers and level.
+loop, the root logger's handlers and level, and the named loggers
+(``logging.getLogger(name)``: a Sphinx in a child configures its own
+``sphinx`` logger, not the one its parent logs to).
 
 Control passes at scheduler turns (work is bound to the process that queued
 it, :func:`bind`) and when a wait steps an asyncio loop of another process
-(:mod:`.loop`). Everything else (modules, their globals, named loggers,
-signal handlers) is shared, as documented in :mod:`.children`.
+(:mod:`.loop`). Everything else (modules, their globals, logger objects a
+module already holds, signal handlers) is shared, as documented in :mod:`.children`.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class ProcessContext:
 
     __slots__ = (
         "name", "argv", "path", "stdin", "stdout", "stderr", "main", "environ", "cwd",
-        "running_loop", "event_loop", "log_handlers", "log_level", "killed", "ended", "atexit",
+        "running_loop", "event_loop", "log_handlers", "log_level", "loggers", "killed", "ended", "atexit",
     )
 
     def __init__(self, name: str) -> None:
@@ -68,8 +70,9 @@ class ProcessContext:
         logging = sys.modules.get("logging")
         if logging is not None:
             self.log_handlers, self.log_level = logging.root.handlers, logging.root.level
+            self.loggers = logging.Logger.manager.loggerDict
         else:
-            self.log_handlers = self.log_level = None
+            self.log_handlers = self.log_level = self.loggers = None
 
     def restore(self) -> None:
         sys.argv, sys.path = self.argv, self.path
@@ -93,6 +96,8 @@ class ProcessContext:
         if logging is not None and self.log_handlers is not None:
             logging.root.handlers = self.log_handlers
             logging.root.level = self.log_level
+            logging.root._cache.clear()
+            logging.Logger.manager.loggerDict = self.loggers
 
 
 ROOT = ProcessContext("root")
