@@ -39,7 +39,7 @@ def esbonio_matrix():
     log = os.environ.get("ESBONIO_TEST_LOG_DIR")  # debugging: the guest's log in a host folder
     configs = matrix(
         "esbonio", requirements=[ESBONIO, SPHINX], timeout=TIMEOUT, dirs=[log] if log else [],
-        env={"WASI_LSP_LOG_FILE": f"{log}/guest.log", "WASI_LSP_LOG_LEVEL": "DEBUG", "DEBUG_STACKS": f"{log}/stacks.txt"} if log else {},
+        env={"WASI_LSP_LOG_FILE": f"{log}/guest.log", "WASI_LSP_LOG_LEVEL": "DEBUG"} if log else {},
         native_command=[sys.executable, "-m", "wasi_lsp_guest.serve", "esbonio.cli:main", "server"],
     )
     for config in configs:
@@ -130,7 +130,8 @@ async def observe(client) -> dict:
     seen["roles"] = await labels(client, "index.rst", roles_line, len(lines[roles_line]))
     seen["hover"] = {}
     for name, (line, character) in {"directive": (lines.index(".. note::"), 5),
-                                    "role target": (lines.index("See :ref:`a-missing-label` and :doc:`guide`."), 38)}.items():
+                                    "doc target": (lines.index("See :ref:`a-missing-label` and :doc:`guide`."), 38),
+                                    "ref target": (lines.index("The :ref:`guide` explains more."), 12)}.items():
         hover = await client.text_document_hover_async(types.HoverParams(
             text_document=types.TextDocumentIdentifier(uri=uri(client, "index.rst")), position=types.Position(line, character)))
         seen["hover"][name] = hover.contents.value if hover and hasattr(hover.contents, "value") else None
