@@ -51,6 +51,11 @@ async def test_sync_async_and_threaded_handlers_reply(client: LanguageClient):
     assert (await request(client, "adapter/threaded")).kind == "threaded"
 
 
+async def test_a_handler_blocking_on_a_queue_and_a_sleep_loop_lets_threads_and_timers_run(client: LanguageClient):
+    result = await request(client, "adapter/blocking-waits")
+    assert (result.lines, result.flag, result.polled) == (["a", "b", "c"], [True], True)
+
+
 async def test_create_task_and_call_later_run(client: LanguageClient):
     assert await request(client, "adapter/tasks") == ["create_task", "call_later"]
 

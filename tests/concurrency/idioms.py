@@ -443,6 +443,17 @@ def current_thread_and_thread_locals():
     return seen + [local.name, threading.current_thread() is threading.main_thread()]
 
 
+@idiom
+def bare_start_new_thread_signals_through_a_lock():
+    import _thread
+
+    done, out = threading.Lock(), []
+    done.acquire()
+    _thread.start_new_thread(lambda: (out.append(threading.current_thread() is not threading.main_thread()),
+                                      done.release()), ())
+    return [done.acquire(timeout=2), out]
+
+
 # --- asyncio bridges -------------------------------------------------------------------------
 
 @idiom

@@ -44,6 +44,31 @@ def threaded(ls, params):
     return {"kind": "threaded", "thread": threading.current_thread().name}
 
 
+@server.feature("adapter/blocking-waits")
+def blocking_waits(ls, params):
+    """A handler that blocks as threaded servers do: a reader thread feeds a queue, a flag is polled."""
+    import queue
+
+    lines, flag = queue.Queue(), []
+
+    def reader():
+        for line in ("a", "b", "c"):
+            time.sleep(0.01)
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=reader, daemon=True).start()
+    got = []
+    while (line := lines.get(timeout=2)) is not None:
+        got.append(line)
+    threading.Timer(0.05, flag.append, args=(True,)).start()
+    polls = 0
+    while not flag:
+        time.sleep(0.01)
+        polls += 1
+    return {"lines": got, "flag": flag, "polled": polls > 0}
+
+
 @server.feature("adapter/slow")
 def slow(ls, params):
     busy(params.seconds)

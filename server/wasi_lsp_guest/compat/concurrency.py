@@ -6,25 +6,49 @@ WASI Python cannot start a thread ("can't start new thread"), has no
 shim replaces them with cooperative equivalents sharing one scheduler
 (:mod:`wasi_lsp_guest.cooperative`). The semantics:
 
-* **Work submitted** with ``ThreadPoolExecutor.submit``, ``Thread.start()``,
-  ``loop.run_in_executor`` or ``multiprocessing.pool.ThreadPool.apply_async``
-  runs, in submission order and to completion, at the next idle point: when the
-  asyncio loop has no ready callbacks (in a pygls server: between messages), or
-  earlier when something waits on it.
-* **Waiting** (``Future.result()``, ``Thread.join()``, ``Event.wait()``,
-  ``AsyncResult.get()``) does not block: it runs queued work and due timers
-  until its condition holds; with nothing runnable it reads and dispatches the
-  next client message (so a worker may wait for a response to its own request),
-  or sleeps until the next timer. A wait that nothing could ever satisfy raises
-  instead of hanging. Such waits do not run asyncio callbacks: an ``async``
-  handler must ``await`` rather than block.
-* **A timer** (``threading.Timer``, ``loop.call_later``) fires at the first idle
-  point after its delay; it is never early, and late by as long as the handler
-  running when it fell due. ``Timer.cancel()`` before that point prevents it.
+* **Work submitted** with ``Thread.start()``, ``_thread.start_new_thread``, ``ThreadPoolExecutor.submit``,
+  ``loop.run_in_executor``, ``asyncio.to_thread`` or
+  ``multiprocessing.pool.ThreadPool.apply_async`` runs, in submission order, at
+  the next idle point: when the asyncio loop has no ready callbacks (in a pygls
+  server: between messages), or earlier when something waits. It runs as its
+  thread: ``current_thread()``, ``get_ident()``, ``RLock`` ownership and
+  ``threading.local`` tell cooperative threads apart.
+* **Every blocking wait is an idle point**: ``time.sleep``, ``Lock``/``RLock``
+  ``acquire`` (blocking or with a timeout), ``Condition.wait``/``wait_for`` and
+  all built on them (``Event``, ``Semaphore``, ``BoundedSemaphore``,
+  ``Barrier``, ``queue.Queue`` ``get``/``put``/``join``, ``SimpleQueue``,
+  ``Future.result``, ``concurrent.futures.wait``/``as_completed``), and
+  ``Thread.join``. It runs queued work and due timers until its condition
+  holds or its timeout passes on the clock; with nothing runnable it reads and
+  dispatches the next client message (so a worker may wait for a response to
+  its own request) or sleeps until the next timer or its timeout. One
+  primitive does it (``Scheduler.block``); ``threading.Lock`` is a Python lock
+  that waits through it, so everything built on a lock inherits it.
+* **A wait nothing could ever satisfy** (nothing runnable, no timer, no
+  timeout, no input) raises ``WaitDeadlock`` naming the wait, its caller's
+  line, its thread and the cause, instead of hanging.
+* **One stack.** A thread started by a wait runs *on top of* that wait: the
+  waiter resumes only when the thread returns, or blocks for good, in which
+  case the thread is *parked* (unwound; later waits that need it name it in
+  their ``WaitDeadlock``). So threads that must take turns more than once (a
+  bounded queue filled faster than it is drained, ping-pong between two
+  threads, a ``Barrier`` reused for a second round) end in ``WaitDeadlock``,
+  and a timed wait that started a sleeping thread returns when that thread
+  does: late, never early. A thread's ``time.sleep`` while it holds a lock, or
+  in its first three sleeps, only pauses (a thread started on top of it would
+  likely want that lock); later sleeps run other work (polling). At most 24
+  threads nest; deeper would overflow WASI's C stack. These need stack
+  switching, which WASI Python does not have.
+* **A timer** (``threading.Timer``, ``loop.call_later``) fires at the first
+  idle point after its delay; it is never early, and late by as long as the
+  work running when it fell due. ``Timer.cancel()`` before that point prevents it.
 * **asyncio** gets a loop without a self-pipe: ``asyncio.run``,
   ``new_event_loop``, ``get_event_loop``, tasks, futures, ``sleep``,
-  ``call_later`` and ``run_in_executor`` work; sockets and pipes raise
-  NotImplementedError.
+  ``call_later``, ``run_in_executor`` and ``to_thread`` work; sockets and pipes
+  raise NotImplementedError. A coroutine that blocks (rather than ``await``)
+  runs threads and timers but not other callbacks of its own loop. A loop
+  waiting in its idle point is stepped by waits running above it (a thread it
+  started, an in-guest child), as a thread blocked in ``select`` wakes by itself.
 * **Child processes** whose program is the guest's own Python
   (``subprocess.Popen``/``run``, ``asyncio.create_subprocess_exec``) run
   in-guest as cooperative work with their own process state; any other
@@ -34,11 +58,11 @@ shim replaces them with cooperative equivalents sharing one scheduler
   queues and the cooperative ``ThreadPool`` (also as ``multiprocessing.dummy``);
   ``Process``, ``Pool`` and ``Manager`` raise ``ProcessesUnavailable`` naming
   the cause.
-* **At exit**, work already runnable is run, as a process waits for its threads;
-  timers still pending are dropped.
-* ``time.sleep`` sleeps with ``select``: under Node's WASI the real one never
-  returns. It runs no other work (real threads would run meanwhile; nothing
-  here can).
+* **At exit**, queued work runs and non-daemon threads (and timers) are waited
+  for, as ``threading`` does; daemon threads still blocked are dropped.
+* **Cannot be done**: preempting running code. A thread runs until it waits; a
+  CPU loop that never waits holds the one thread, and so does the stack limit
+  above.
 
 The pygls adapter is installed here too, because its main loop is this
 scheduler's idle point: see :mod:`wasi_lsp_guest.pygls_adapter`.

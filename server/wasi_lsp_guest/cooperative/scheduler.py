@@ -359,7 +359,9 @@ class Scheduler:
                         "stack allows; the threads still queued cannot start")
         if self.parked:
             message += (". These threads were parked (unwound, blocked above a wait that was ready); a real "
-                        "thread would resume, but WASI has one stack: " + "; ".join(self.parked))
+                        "thread would resume, but WASI has one stack: " + "; ".join(self.parked[-3:]))
+            if len(self.parked) > 3:
+                message += f" (and {len(self.parked) - 3} earlier)"
         return message
 
     def wait_until(self, done: Callable[[], bool], timeout: float | None = None, *, io: bool = True) -> bool:

@@ -9,6 +9,7 @@ interval, so a debouncer's ``cancel()`` and restart behave as with real threads.
 
 from __future__ import annotations
 
+import _thread
 import itertools
 import sys
 import threading
@@ -118,11 +119,33 @@ def wait_for_threads() -> None:
         pass
 
 
+def _start_new_thread(function, args, kwargs=None):
+    """``_thread.start_new_thread``: a bare cooperative thread; an exception is reported, as natively."""
+    ident = next(_IDENTS)
+
+    def body() -> None:
+        try:
+            function(*args, **(kwargs or {}))
+        except (Shutdown, Parked):
+            raise
+        except SystemExit:
+            pass
+        except BaseException:
+            import traceback
+
+            print(f"Exception ignored in thread started by: {function!r}", file=sys.stderr)
+            traceback.print_exc()
+
+    SCHEDULER.spawn(SCHEDULER.run_as, ident, f"Dummy-{ident}", body)
+    return ident
+
+
 def install() -> None:
     thread = threading.Thread
     if getattr(thread, "_wasi_lsp_patched", False):
         return
     locks.install(threading)
+    _thread.start_new_thread = _thread.start_new = _start_new_thread
     thread.start, thread.is_alive, thread.join = _start, _is_alive, _join
     threading.Timer.cancel = _timer_cancel
     thread._wasi_lsp_patched = True
