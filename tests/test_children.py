@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import wasi_lsp
+from conftest import ALL_HOSTS, wasi_lsp
 
 SCENARIOS = Path(__file__).resolve().parent / "children" / "scenarios.py"
 NAMES = [
@@ -35,7 +35,7 @@ def native() -> dict:
     return json.loads(proc.stdout)
 
 
-@pytest.fixture(scope="module", params=["wasmtime"])
+@pytest.fixture(scope="module", params=ALL_HOSTS)
 def wasi(request) -> dict:
     proc = wasi_lsp("run", "--host", request.param, "--dir", str(SCENARIOS.parent), "--", str(SCENARIOS),
                     timeout=300, check=True)
