@@ -131,10 +131,9 @@ class ChildTransport(transports.SubprocessTransport):
         return self._ends.get(fd)
 
     def send_signal(self, sig) -> None:
-        if self._child.returncode is None:
-            self._child.send_signal(int(sig))
-        elif self._child.returncode is not None and sig is None:
-            raise ProcessLookupError()
+        if self._closed:
+            raise ProcessLookupError()  # as asyncio's transport, once closed
+        self._child.send_signal(int(sig))  # a no-op once the child has exited
 
     def terminate(self) -> None:
         self.send_signal(signal.SIGTERM)

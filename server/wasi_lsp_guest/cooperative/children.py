@@ -262,6 +262,7 @@ class Child:
             self.on_exit(self)
 
     def send_signal(self, signal: int) -> None:
+        """End the child with ``-signal`` at its next cooperative point (no preemption in WASI)."""
         if self.returncode is None and self.context.killed is None:
             self.context.killed = signal
 
