@@ -25,7 +25,7 @@ NAMES = [
     "script_file_and_isolated_flags", "check_output_and_called_process_error", "nested_children",
     "child_never_reads_stdin", "kill_and_terminate", "interleaved_with_communicate_per_child",
     "stderr_to_stdout_and_devnull", "child_state_is_isolated", "asyncio_echo", "asyncio_reader_thread",
-    "asyncio_communicate_and_kill",
+    "asyncio_communicate_and_kill", "asyncio_kill_blocked_reader", "thread_reads_stdin",
 ]
 
 

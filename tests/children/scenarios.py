@@ -124,6 +124,16 @@ def interleaved_with_communicate_per_child():
 
 
 @scenario
+def thread_reads_stdin():
+    code = ("import sys, threading\n"
+            "lines = []\n"
+            "reader = threading.Thread(target=lambda: lines.extend(sys.stdin.read().split()))\n"
+            "reader.start(); reader.join()\n"
+            "print(sorted(lines))")
+    return subprocess.run([PY, "-c", code], input="b a c\n", capture_output=True, text=True).stdout
+
+
+@scenario
 def stderr_to_stdout_and_devnull():
     a = subprocess.run([PY, "-c", "import sys; print('o'); print('e', file=sys.stderr)"],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -193,7 +203,18 @@ async def _async_communicate_and_kill():
     return [out.decode(), proc.returncode, await sleeper.wait()]
 
 
-for name, coro in (("asyncio_echo", _async_echo), ("asyncio_reader_thread", _async_reader_thread),
+async def _async_kill_blocked_reader():
+    # The child is running and blocked reading its stdin when it is killed.
+    proc = await asyncio.create_subprocess_exec(
+        PY, "-u", "-c", "import sys\nfor line in sys.stdin: print('echo', line.strip())",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    proc.stdin.write(b"first\n")
+    first = await asyncio.wait_for(proc.stdout.readline(), 30)
+    proc.kill()
+    return [first.decode(), await proc.wait()]
+
+
+for name, coro in (("asyncio_kill_blocked_reader", _async_kill_blocked_reader), ("asyncio_echo", _async_echo), ("asyncio_reader_thread", _async_reader_thread),
                    ("asyncio_communicate_and_kill", _async_communicate_and_kill)):
     try:
         results[name] = asyncio.run(coro())
