@@ -44,9 +44,16 @@ shim replaces them with cooperative equivalents sharing one scheduler
   work running when it fell due. ``Timer.cancel()`` before that point prevents it.
 * **asyncio** gets a loop without a self-pipe: ``asyncio.run``,
   ``new_event_loop``, ``get_event_loop``, tasks, futures, ``sleep``,
-  ``call_later``, ``run_in_executor`` and ``to_thread`` work; sockets, pipes
-  and subprocesses raise NotImplementedError. A coroutine that blocks (rather
-  than ``await``) runs threads and timers but not other asyncio callbacks.
+  ``call_later``, ``run_in_executor`` and ``to_thread`` work; sockets and pipes
+  raise NotImplementedError. A coroutine that blocks (rather than ``await``)
+  runs threads and timers but not other callbacks of its own loop. A loop
+  waiting in its idle point is stepped by waits running above it (a thread it
+  started, an in-guest child), as a thread blocked in ``select`` wakes by itself.
+* **Child processes** whose program is the guest's own Python
+  (``subprocess.Popen``/``run``, ``asyncio.create_subprocess_exec``) run
+  in-guest as cooperative work with their own process state; any other
+  program raises ``OSError`` (errno 58) naming WASI's limit. What a child
+  shares with its parent and what it does not: :mod:`wasi_lsp_guest.cooperative.children`.
 * **multiprocessing** offers ``cpu_count()`` (1), ``current_process()``, locks,
   queues and the cooperative ``ThreadPool`` (also as ``multiprocessing.dummy``);
   ``Process``, ``Pool`` and ``Manager`` raise ``ProcessesUnavailable`` naming
@@ -95,6 +102,12 @@ def _patch_asyncio(module) -> None:
     loop.install()
 
 
+def _patch_subprocess(module) -> None:
+    from wasi_lsp_guest.cooperative import popen
+
+    popen.install(module)
+
+
 def _at_exit() -> None:
     """Run the work already queued, then wait for non-daemon threads, as a process exits."""
     SCHEDULER.drain()
@@ -107,6 +120,7 @@ def _at_exit() -> None:
 def install() -> None:
     for name, target in _PROVIDED.items():
         provide(name, target)
+    after_import("subprocess", _patch_subprocess)
     after_import("threading", _patch_threading)
     after_import("queue", _patch_queue)
     after_import("asyncio", _patch_asyncio)

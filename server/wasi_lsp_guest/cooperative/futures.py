@@ -66,7 +66,12 @@ class ThreadPoolExecutor(_base.Executor):
         future = _base.Future()
         self._pending.add(future)
         future.add_done_callback(self._pending.discard)
-        SCHEDULER.spawn(self._run_task, future, fn, args, kwargs)
+        gate = getattr(getattr(fn, "__self__", None), "when_ready", None)
+        if gate is not None:
+            # A read from an in-guest pipe starts once it would not block (pipes.PipeBufferedReader).
+            gate(fn, args, lambda: SCHEDULER.spawn(self._run_task, future, fn, args, kwargs))
+        else:
+            SCHEDULER.spawn(self._run_task, future, fn, args, kwargs)
         return future
 
     submit.__doc__ = _base.Executor.submit.__doc__

@@ -149,20 +149,32 @@ class Scheduler:
         self._starved: tuple[int, float] | None = None
         #: One line per parked thread: its name and where it was blocked.
         self.parked: list[str] = []
+        #: Work that is not a queued item: asyncio loops suspended in their idle point
+        #: (:mod:`.loop`). Each has ``ready()``, ``deadline()`` (monotonic, or None)
+        #: and ``step()``; any wait steps one that is ready, as a thread blocked in
+        #: ``select`` would wake on its own.
+        self.pollables: list = []
+        #: ``bind(fn) -> fn``: ties queued work to the in-guest process that queued it
+        #: (set by :mod:`.children` once a child exists; None until then).
+        self.bind: Callable[[Callable], Callable] | None = None
 
     # --- queuing work ---------------------------------------------------------------------
 
     def spawn(self, fn: Callable, *args) -> None:
+        if self.bind is not None:
+            fn = self.bind(fn)
         self._ready.append((fn, args))
 
     def call_later(self, delay: float, callback: Callable[[], object]) -> TimerEntry:
+        if self.bind is not None:
+            callback = self.bind(callback)
         entry = TimerEntry(time.monotonic() + max(0.0, delay), callback)
         heapq.heappush(self._timers, (entry.when, next(self._seq), entry))
         return entry
 
     def has_ready(self) -> bool:
         self._promote_due()
-        return bool(self._ready)
+        return bool(self._ready) or any(pollable.ready() for pollable in self.pollables)
 
     def next_timeout(self, limit: float | None = None) -> float | None:
         """Seconds until something becomes runnable, at most ``limit``: 0 now, None if only input can wake us."""
@@ -170,9 +182,14 @@ class Scheduler:
             return 0.0
         while self._timers and self._timers[0][2].cancelled:
             heapq.heappop(self._timers)
-        if not self._timers:
+        when = self._timers[0][0] if self._timers else None
+        for pollable in self.pollables:
+            due = pollable.deadline()
+            if due is not None and (when is None or due < when):
+                when = due
+        if when is None:
             return limit
-        wait = max(0.0, self._timers[0][0] - time.monotonic())
+        wait = max(0.0, when - time.monotonic())
         return wait if limit is None else min(wait, limit)
 
     def _promote_due(self) -> None:
@@ -187,8 +204,10 @@ class Scheduler:
     def run_one(self) -> bool:
         """Run the first runnable item; True if there was one (False when nested as deep as the stack allows)."""
         self._promote_due()
-        if not self._ready or len(self._running) >= self.MAX_NESTING:
+        if len(self._running) >= self.MAX_NESTING:
             return False
+        if not self._ready:
+            return self._step_pollable()
         fn, args = self._ready.popleft()
         try:
             call(fn, args)
@@ -202,7 +221,15 @@ class Scheduler:
         ran = False
         for _ in range(min(len(self._ready), self.BATCH)):
             ran = self.run_one() or ran
-        return ran
+        return ran or self._step_pollable()
+
+    def _step_pollable(self) -> bool:
+        """Step one asyncio loop waiting beneath whose callbacks or timers are due; True if one was."""
+        for pollable in self.pollables:
+            if pollable.ready():
+                pollable.step()
+                return True
+        return False
 
     def holder(self) -> list | None:
         """Count a lock as held by the running cooperative thread; its entry, for :meth:`released`."""

@@ -20,6 +20,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from wasi_lsp_guest.cooperative import contexts
 from wasi_lsp_guest.cooperative.scheduler import SCHEDULER
 from wasi_lsp_guest.pygls_adapter.channel import INTERNAL_ERROR, Channel, ClientGone, Writer, note
 from wasi_lsp_guest.pygls_adapter.gate import Gate
@@ -131,8 +132,14 @@ def start_io(server, stdin=None, stdout=None) -> None:
     atexit.register(gc.freeze)
     asyncio.set_event_loop(binding.loop)
 
-    def pump(timeout: float | None) -> bool:
+    def read_client(timeout: float | None) -> bool:
         return not stop.is_set() and channel.pump(timeout)
+
+    def pump(timeout: float | None) -> bool:
+        # A wait inside an in-guest child may pump: client input belongs to this process.
+        return contexts.run_in(root, read_client, timeout)
+
+    root = contexts.current()
 
     previous = SCHEDULER.io_pump, SCHEDULER.input_ended
     SCHEDULER.io_pump, SCHEDULER.input_ended = pump, False

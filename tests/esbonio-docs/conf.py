@@ -1,0 +1,3 @@
+project = "Esbonio in WASI"
+extensions: list = []
+exclude_patterns = ["_build"]
