@@ -120,3 +120,28 @@ def test_a_killed_builder_does_not_block_the_next(tmp_path, monkeypatch):
     assert out.strip() == "got it"
     assert "waiting for another process to finish building x" in err
     assert cache.lock_path(entry).parent == tmp_path / "locks"
+
+
+@pytest.mark.runtime_build
+def test_racing_snapshots_of_the_built_runtime_make_one(tmp_path):
+    """Three processes snapshot the same preload at once (needs built:3.11; its own job runs it)."""
+    from wasi_lsp import runtime_build
+    from wasi_lsp.runtime import resolve
+
+    if runtime_build.read_manifest("3.11") is None:
+        pytest.fail("built:3.11 is missing: run scripts/build-runtime.sh before pytest -m runtime_build")
+    wasm = str(resolve("built:3.11").wasm)  # by path: the private cache below has no built runtimes
+    env = {**os.environ, "WASI_LSP_CACHE_DIR": str(tmp_path)}
+    command = [sys.executable, "-m", "wasi_lsp", "runtime", "snapshot", "--no-project", "--runtime", wasm,
+               "--preload", "json"]
+    procs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    results = [proc.communicate(timeout=900) for proc in procs]
+    assert all(proc.returncode == 0 for proc in procs), results
+    made = [err for _, err in results if "\nsnapshot: " in f"\n{err}"]
+    assert len(made) == 1 and sum("\nup to date: " in f"\n{err}" for _, err in results) == 2, results
+    assert len({out for out, _ in results}) == 1  # each prints the one snapshot's path
+    finished = list((tmp_path / "snapshots").glob("*/*/snapshot.json"))
+    assert len(finished) == 1 and not list(tmp_path.rglob(".*.partial"))
+    meta = json.loads(finished[0].read_text())
+    assert hashlib.sha256((finished[0].parent / "python.wasm").read_bytes()).hexdigest() == meta["sha256"]
