@@ -102,7 +102,8 @@ def plan(options, project_text: str, pytest_args: list[str], *, strict: bool) ->
     if config.root is not None and config.root != project:
         config = config_mod.ProjectConfig()  # a parent's [tool.wasi-lsp] is not this project's
     deps = discover(project, config.get("test-requirements"))
-    sharded = options.shard is not None or options.workers > 1
+    shard = getattr(options, "shard", None)  # `wasi-lsp check` plans a run without the scaling options
+    sharded = shard is not None or getattr(options, "workers", 1) > 1
     grants = grants_from(options, config, deps.all + ([SPLIT_REQUIREMENT] if sharded else []))
     kept, dropped = split_pure(grants.requirements, grants.runtime)
     if dropped and strict:
@@ -115,8 +116,8 @@ def plan(options, project_text: str, pytest_args: list[str], *, strict: bool) ->
     grants.prepend = [root.as_posix() for root in source_roots(project)]
     cwd = Path.cwd().resolve()
     grants.cwd = cwd if cwd == project or project in cwd.parents else project
-    if options.shard is not None:
-        k, n = options.shard
+    if shard is not None:
+        k, n = shard
         durations = options.durations_path or str(project / ".test_durations")
         # Before the user's arguments, so that a --durations-path of theirs (or a shard's own copy) wins.
         pytest_args = ["--splits", str(n), "--group", str(k), "--splitting-algorithm", "least_duration",
