@@ -25,11 +25,11 @@ from conftest import wasi_lsp
 RACE_COMMAND = ("run", "--no-project", "--with", "six", "--", "-c", "import six; print('six', six.__version__)")
 
 
-def _race(count: int, cache: Path) -> list[subprocess.CompletedProcess]:
+def _race(count: int, cache: Path, command: tuple[str, ...] = RACE_COMMAND) -> list[subprocess.CompletedProcess]:
     """Start ``count`` wasi-lsp processes on ``cache`` at once and collect them all."""
     env = {**os.environ, "WASI_LSP_CACHE_DIR": str(cache), "WASI_LSP_RUNTIME": "default"}
     procs = [
-        subprocess.Popen([sys.executable, "-m", "wasi_lsp", *RACE_COMMAND], env=env,
+        subprocess.Popen([sys.executable, "-m", "wasi_lsp", *command], env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(count)
     ]
@@ -90,6 +90,18 @@ def test_twenty_racing_runs_leave_one_intact_environment(fresh_cache):
     assert stderr.count("wasi-lsp: building the guest environment for six") == 1, stderr
     assert "Compiling" not in stderr
     _assert_one_intact_copy(fresh_cache)
+
+
+def test_racing_runs_on_the_wasmtime_cli_compile_its_artifact_once(fresh_cache):
+    """The CLI host's own caches: its executable copy of wasmtime and its compiled runtime."""
+    command = ("run", "--host", "wasmtime-cli", *RACE_COMMAND[1:])
+    stderr = _assert_all_succeeded(_race(3, fresh_cache, command))
+    assert stderr.count("wasi-lsp: Compiling python-3.12.0.wasm with the wasmtime CLI") == 1, stderr
+    artifacts = sorted((fresh_cache / "aot-cli").glob("*.cwasm"))
+    assert len(artifacts) == 1
+    meta = json.loads(artifacts[0].with_suffix(".json").read_text())
+    assert hashlib.sha256(artifacts[0].read_bytes()).hexdigest() == meta["sha256"]
+    assert not list(fresh_cache.rglob(".*.partial"))
 
 
 def test_a_killed_builder_does_not_block_the_next(tmp_path, monkeypatch):
