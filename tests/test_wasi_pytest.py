@@ -203,3 +203,77 @@ def test_registry_project_suite_is_green(suite, tmp_path):
     assert not re.search(r"\b\d+ (failed|errors?)\b", summary), summary  # "1 xfailed" is fine
     for fragment in expected:
         assert fragment in summary, summary
+
+
+# --- scaling out: pytest-split shards, one guest each -----------------------------------------
+
+
+def _counts(stdout: str) -> str:
+    """The final summary line without its timing and rulers: what must not change when sharded."""
+    last = stdout.strip().splitlines()[-1]
+    return re.sub(r" in [\d.]+s.*$", "", last.strip("= "))
+
+
+def _impossible(stdout: str) -> set[str]:
+    return {line for line in stdout.splitlines() if line.startswith("WASI-IMPOSSIBLE ")}
+
+
+def _cases(junit: Path) -> dict[tuple[str, str], str]:
+    """Each test case in a JUnit file and how it ended."""
+    cases = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        ended = next((child.tag for child in case if child.tag in ("failure", "error", "skipped")), "passed")
+        cases[(case.get("classname"), case.get("name"))] = ended
+    return cases
+
+
+def test_two_shards_give_the_single_run_result(tmp_path):
+    """Counts, deselection, skips, the WASI-impossible list, exit code and JUnit: as one process gives them."""
+    project = copy_project("srclayout", tmp_path)
+    selection = ("-k", "not fails_on_purpose", "-p", "no:randomly")
+    one = run_pytest(project, *selection, f"--junitxml={tmp_path / 'one.xml'}")
+    two = run_pytest(project, *selection, f"--junitxml={tmp_path / 'two.xml'}", options=("-n", "2"))
+    assert one.returncode == two.returncode == 0, two.stdout + two.stderr
+    assert _counts(two.stdout) == _counts(one.stdout) == "4 passed, 1 skipped, 1 deselected, 2 wasi-impossible"
+    assert _impossible(two.stdout) == _impossible(one.stdout) and len(_impossible(one.stdout)) == 3
+    assert "shard 1/2: " in two.stdout and "shard 2/2: " in two.stdout
+    assert _cases(tmp_path / "two.xml") == _cases(tmp_path / "one.xml")
+
+    failing = run_pytest(project, "-p", "no:randomly", options=("-n", "2"))
+    assert failing.returncode == 1, failing.stdout + failing.stderr
+    assert _counts(failing.stdout) == "1 failed, 4 passed, 1 skipped, 2 wasi-impossible", failing.stdout
+
+
+def test_ci_shards_partition_a_real_suite_balanced_by_recorded_durations(tmp_path):
+    """packaging's quick modules: durations recorded once, then shard K/N per 'machine' covers each test once."""
+    requirement, _, selection, _ = REGISTRY_PROJECTS["packaging-quick"]
+    project = sdist_project(requirement, tmp_path)
+    durations = tmp_path / "durations.json"
+
+    def run(*options: str, junit: str, extra: tuple[str, ...] = ()):
+        proc = wasi_lsp("pytest", *options, str(project), "--", "-p", "no:cacheprovider", *selection, *extra,
+                        f"--junitxml={tmp_path / junit}", cwd=project, timeout=1800)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+        return proc
+
+    full = run("--durations-path", str(durations), "-n", "2", junit="full.xml", extra=("--store-durations",))
+    assert _counts(full.stdout) == "130 passed"
+    recorded = json.loads(durations.read_text())
+    assert len(recorded) >= 130, "every shard's durations are merged into one file"
+    shards = [run("--shard", f"{k}/2", "--durations-path", str(durations), junit=f"shard{k}.xml") for k in (1, 2)]
+    parts = [_cases(tmp_path / f"shard{k}.xml") for k in (1, 2)]
+    assert not set(parts[0]) & set(parts[1]), "a test ran on two machines"
+    assert {**parts[0], **parts[1]} == _cases(tmp_path / "full.xml")
+    assert all("estimated duration" in s.stdout for s in shards)
+    estimates = [float(re.search(r"estimated duration: ([\d.]+)s", s.stdout).group(1)) for s in shards]
+    assert max(estimates) <= 0.75 * sum(estimates), f"shards unbalanced despite recorded durations: {estimates}"
+
+
+def test_bad_shard_selection_is_one_clear_error(tmp_path):
+    project = copy_project("srclayout", tmp_path)
+    for options, expected in ((("--shard", "3/2"), "expected K/N with 1 <= K <= N"),
+                              (("-n", "0"), "expected a number of shards"),
+                              (("-n", "2", "--shard", "1/2"), "-n and --shard do not combine")):
+        proc = run_pytest(project, options=options)
+        assert proc.returncode == 2, proc.stderr
+        assert expected in proc.stderr and "Traceback" not in proc.stderr

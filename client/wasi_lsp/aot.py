@@ -79,12 +79,21 @@ def load_module(runtime: Runtime):
 
     runtime_sha256 = verify(runtime)
     artifact, record = artifact_paths(runtime_sha256)
-    if _artifact_is_intact(artifact, record, _identity(runtime_sha256)):
-        try:
-            return wasmtime.Module.deserialize_file(engine(), str(artifact))
-        except wasmtime.WasmtimeError:
-            pass  # stale for this wasmtime build: fall through and recompile
-    return compile_module(runtime, artifact, record)
+    identity = _identity(runtime_sha256)
+
+    def cached():
+        if _artifact_is_intact(artifact, record, identity):
+            try:
+                return wasmtime.Module.deserialize_file(engine(), str(artifact))
+            except wasmtime.WasmtimeError:
+                pass  # stale for this wasmtime build: recompile
+        return None
+
+    module = cached()
+    if module is not None:
+        return module
+    with cache.building(artifact, f"the compiled {runtime.wasm.name}"):
+        return cached() or compile_module(runtime, artifact, record)
 
 
 def _artifact_is_intact(artifact: Path, record: Path, identity: dict) -> bool:

@@ -1,17 +1,27 @@
-"""The user cache directory and atomic writes into it.
+"""The user cache directory, atomic writes into it, and one builder per entry.
 
-Everything wasi-lsp caches (compiled runtimes, guest environments, built wheels)
-is written under a temporary name and renamed into place, so an interrupted
-write is never mistaken for a finished one.
+Everything wasi-lsp caches (compiled runtimes, guest environments, overlays,
+snapshots, built wheels) is written under a temporary name and renamed into
+place, so an interrupted write is never mistaken for a finished one. Builds
+of one entry are serialised by :func:`building`, an advisory ``flock`` per
+entry: when several processes (pytest-xdist workers, CI shards, editors)
+want the same missing entry at once, one builds it and the others wait and
+reuse it, so nobody does the work twice and nobody reads half of it. The
+kernel drops the lock when its holder dies, so a killed build never blocks
+the next one.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -123,3 +133,50 @@ def sweep_partials(directory: Path, older_than: float = 3600.0) -> None:
             shutil.rmtree(entry, ignore_errors=True)
         else:
             entry.unlink(missing_ok=True)
+
+
+def lock_path(final: Path) -> Path:
+    """Where the build lock of the cache entry ``final`` lives.
+
+    In a folder of its own, so no listing of entries ever sees a lock file,
+    and never deleted: unlinking a lock file another process holds open would
+    let a third one lock a new file of the same name at the same time.
+    """
+    locks = cache_root() / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    return locks / f"{final.name[:40]}-{digest(str(final.absolute()))[:16]}.lock"
+
+
+@contextmanager
+def building(final: Path, what: str | None = None) -> Iterator[None]:
+    """Hold the build lock of ``final`` (an entry's path), waiting for another holder to finish.
+
+    Use with a re-check inside: ``if done(): return ...; with building(final): if done(): ...``.
+    A waiter says once on stderr what it waits for, so a long wait is never a silent hang.
+    """
+    fd = os.open(lock_path(final), os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            label = what or final.name
+            print(f"wasi-lsp: waiting for another process to finish building {label}...", file=sys.stderr, flush=True)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing drops the lock
+
+
+def build_once(final: Path, done: Callable[[], bool], build: Callable[[], None], what: str | None = None) -> bool:
+    """Make ``done()`` true by running ``build()`` unless it already is; True if this process built it.
+
+    ``done`` is checked before the lock (the warm path takes no lock) and again
+    under it (another process may have built it while this one waited).
+    """
+    if done():
+        return False
+    with building(final, what):
+        if done():
+            return False
+        build()
+        return True

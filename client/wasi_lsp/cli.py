@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(with_command_modules=not (argv and argv[0] in BUILTIN_COMMANDS))
     options = parser.parse_args(argv)
+    options.argv = list(argv)  # wasi-lsp pytest -n starts its shards with the same options
     try:
         if getattr(options, "command_module", None):
             return _import(options.command_module).run(options)

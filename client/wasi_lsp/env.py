@@ -69,8 +69,13 @@ def ensure_env(requirements: list[str], runtime: Runtime, *, quiet: bool = False
     envs = cache.cache_dir("envs")
     final = envs / key
     reqs = tuple(sorted({r.strip() for r in requirements if r.strip()}))
-    if (final / "wasi-lsp-env.json").is_file():
-        return GuestEnv(final, reqs)
+    cache.build_once(final, lambda: (final / "wasi-lsp-env.json").is_file(),
+                     lambda: _build(reqs, runtime, envs, final, quiet=quiet),
+                     f"the guest environment for {' '.join(reqs) or 'no requirements'}")
+    return GuestEnv(final, reqs)
+
+
+def _build(reqs: tuple[str, ...], runtime: Runtime, envs: Path, final: Path, *, quiet: bool) -> None:
     cache.sweep_partials(envs)
     if reqs and not quiet:
         print(f"wasi-lsp: building the guest environment for {' '.join(reqs)}...", file=sys.stderr, flush=True)
@@ -93,7 +98,6 @@ def ensure_env(requirements: list[str], runtime: Runtime, *, quiet: bool = False
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return GuestEnv(final, reqs)
 
 
 def pip_target_args(runtime: Runtime, target: Path) -> list[str]:
@@ -189,6 +193,16 @@ def _build_pure_wheel(name: str, version: str, chain: list[str], wheelhouse: Pat
     back to pure Python and produce a ``py3-none-any`` wheel; anything else
     fails here, and the error says which requirement pulled the package in.
     """
+    prefix = f"{_canon(name).replace('-', '_')}-{version}-"
+
+    def done() -> bool:
+        return any(w.name.lower().startswith(prefix) and w.name.endswith("-none-any.whl") for w in wheelhouse.glob("*.whl"))
+
+    cache.build_once(wheelhouse / f"{name}-{version}", done,
+                     lambda: _build_wheel(name, version, chain, wheelhouse), f"a pure wheel of {name} {version}")
+
+
+def _build_wheel(name: str, version: str, chain: list[str], wheelhouse: Path) -> None:
     import subprocess
 
     out = Path(cache.staging_dir(wheelhouse / f"build-{name}"))

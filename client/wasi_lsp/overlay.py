@@ -51,8 +51,12 @@ def fingerprint(runtime: Runtime) -> str:
 def ensure_overlay(runtime: Runtime) -> Path:
     overlays = cache.cache_dir("guest")
     final = overlays / fingerprint(runtime)
-    if (final / "sitecustomize.py").is_file():
-        return final
+    cache.build_once(final, lambda: (final / "sitecustomize.py").is_file(), lambda: _build(runtime, overlays, final),
+                     "the guest overlay")
+    return final
+
+
+def _build(runtime: Runtime, overlays: Path, final: Path) -> None:
     cache.sweep_partials(overlays)
     staging = cache.staging_dir(final)
     try:
@@ -70,7 +74,6 @@ def ensure_overlay(runtime: Runtime) -> Path:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return final
 
 
 #: Console scripts of the guest packages (their dist-info lives on the host only).

@@ -403,8 +403,14 @@ def build(tag: str = "3.11", *, force: bool = False, jobs: int | None = None, ve
     """Build (or reuse) ``built:TAG`` and return its manifest."""
     if tag not in RECIPES:
         raise WasiLspError(f"wasi-lsp cannot build Python {tag}", fix=f"use --python {' or '.join(RECIPES)}")
-    recipe = RECIPES[tag]
     root = output_dir(tag)
+    # The whole build, the up-to-date check included: two builds share one work tree.
+    with cache.building(root, f"built:{tag}"):
+        return _build(tag, root, force=force, jobs=jobs, verify_reproducible=verify_reproducible, say=say)
+
+
+def _build(tag: str, root: Path, *, force: bool, jobs: int | None, verify_reproducible: bool, say) -> dict:
+    recipe = RECIPES[tag]
     toolchain = ensure_toolchain()
     work = cache.cache_dir("runtimes-built") / f"work-{tag}"
     work.mkdir(parents=True, exist_ok=True)

@@ -136,10 +136,17 @@ def create(spec: RunSpec, preload: list[str], *, server: str | None = None, say=
         )
     identity = identity or code_identity(spec)
     final = folder(identity) / cache.digest(preload, mount_record(spec.mounts), import_env(spec))
-    if (final / META).is_file():
-        snap = Snapshot(final, json.loads((final / META).read_text()))
-        say(f"up to date: {snap.wasm}")
-        return snap
+    if not (final / META).is_file():
+        with cache.building(final, f"the snapshot with --preload {','.join(preload)}"):
+            if not (final / META).is_file():
+                return _create(spec, preload, final, server=server, say=say, identity=identity)
+    snap = Snapshot(final, json.loads((final / META).read_text()))
+    say(f"up to date: {snap.wasm}")
+    return snap
+
+
+def _create(spec: RunSpec, preload: list[str], final: Path, *, server: str | None, say, identity: dict) -> Snapshot:
+    runtime = spec.runtime
     from wasi_lsp.hosts.wasmtime_cli import find_wasmtime
 
     wasmtime = find_wasmtime()

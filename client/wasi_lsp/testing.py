@@ -196,8 +196,11 @@ def native_site(requirements: Sequence[str]) -> Path | None:
         return None
     root = cache.cache_dir("native-sites")
     final = root / cache.digest(sys.version, sorted(requirements))
-    if final.is_dir():
-        return final
+    cache.build_once(final, final.is_dir, lambda: _install_native(requirements, final), "a native site")
+    return final
+
+
+def _install_native(requirements: Sequence[str], final: Path) -> None:
     staging = cache.staging_dir(final)
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--target", str(staging), "--disable-pip-version-check",
@@ -213,7 +216,6 @@ def native_site(requirements: Sequence[str]) -> Path | None:
             fix="check the requirement names and versions passed to matrix(requirements=...)",
         )
     cache.publish_dir(staging, final)
-    return final
 
 
 def native_target(server: str, site: Path | None) -> str:

@@ -24,8 +24,11 @@ from wasi_lsp.sandbox import Grants
 from wasi_lsp.testdeps import TestDeps, discover, source_roots
 
 #: Options whose value is a file pytest writes; its directory must be mounted read-write.
-OUTPUT_OPTIONS = ("--junitxml", "--junit-xml", "--basetemp", "--resultlog", "--report-log")
+OUTPUT_OPTIONS = ("--junitxml", "--junit-xml", "--basetemp", "--resultlog", "--report-log", "--wasi-report",
+                  "--durations-path")
 GUEST_PLUGIN = "wasi_lsp_guest.pytest_support"
+#: The shard engine, installed into the guest environment only when the suite is sharded.
+SPLIT_REQUIREMENT = "pytest-split>=0.9,<1"
 
 
 def add_parser(sub) -> None:
@@ -35,10 +38,31 @@ def add_parser(sub) -> None:
     sandbox_options(p)
     p.add_argument("--strict", action="store_true",
                    help="fail if a test requirement has no pure wheel, and count WASI-impossible tests as failures")
+    scale = p.add_argument_group("scaling out (pytest-split shards, one WASI guest each)")
+    scale.add_argument("-n", "--workers", type=_positive, default=1, metavar="N",
+                       help="run N shards at once on this machine, merged into one summary, exit code and JUnit file")
+    scale.add_argument("--shard", type=_shard, default=None, metavar="K/N",
+                       help="run only shard K of N (1-based), e.g. one per job of a CI matrix")
+    scale.add_argument("--durations-path", default=None, metavar="PATH",
+                       help="pytest-split's recorded test durations, to balance shards "
+                            "(default: PROJECT/.test_durations; record with -- --store-durations)")
     # One REMAINDER, split by split_project(): argparse alone would take `-- -k x` as PROJECT=-k.
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="[PROJECT_DIR] [-- PYTEST_ARGS]",
                    help="the project directory (default: .), then arguments for pytest after --")
     p.set_defaults(command_module=__name__)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of shards (1 or more), got {text!r}")
+    return int(text)
+
+
+def _shard(text: str) -> tuple[int, int]:
+    k, slash, n = text.partition("/")
+    if not (slash and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+        raise argparse.ArgumentTypeError(f"expected K/N with 1 <= K <= N (e.g. 2/4), got {text!r}")
+    return int(k), int(n)
 
 
 @dataclass
@@ -78,7 +102,9 @@ def plan(options, project_text: str, pytest_args: list[str], *, strict: bool) ->
     if config.root is not None and config.root != project:
         config = config_mod.ProjectConfig()  # a parent's [tool.wasi-lsp] is not this project's
     deps = discover(project, config.get("test-requirements"))
-    grants = grants_from(options, config, deps.all)
+    shard = getattr(options, "shard", None)  # `wasi-lsp check` plans a run without the scaling options
+    sharded = shard is not None or getattr(options, "workers", 1) > 1
+    grants = grants_from(options, config, deps.all + ([SPLIT_REQUIREMENT] if sharded else []))
     kept, dropped = split_pure(grants.requirements, grants.runtime)
     if dropped and strict:
         raise WasiLspError(
@@ -90,6 +116,12 @@ def plan(options, project_text: str, pytest_args: list[str], *, strict: bool) ->
     grants.prepend = [root.as_posix() for root in source_roots(project)]
     cwd = Path.cwd().resolve()
     grants.cwd = cwd if cwd == project or project in cwd.parents else project
+    if shard is not None:
+        k, n = shard
+        durations = options.durations_path or str(project / ".test_durations")
+        # Before the user's arguments, so that a --durations-path of theirs (or a shard's own copy) wins.
+        pytest_args = ["--splits", str(n), "--group", str(k), "--splitting-algorithm", "least_duration",
+                       f"--durations-path={durations}", *pytest_args]
     args = _pytest_args(pytest_args, grants, project, strict=strict)
     return Plan(project, deps, dropped, grants, args, host=options.host or config.get("host"))
 
@@ -151,7 +183,11 @@ def run(options) -> int:
     from wasi_lsp.hosts import get_host
 
     project, args = split_project(options.args)
+    if options.workers > 1 and options.shard is not None:
+        raise WasiLspError("-n and --shard do not combine", fix="use -n N on one machine, or --shard K/N per CI job")
     p = plan(options, project, args, strict=options.strict)
+    if options.workers > 1:
+        return _run_shards(options, p, args)
     host = get_host(p.host)
     describe_plan(p)
     spec, _env = sandbox.build(p.grants, p.args)
@@ -159,3 +195,47 @@ def run(options) -> int:
         print(sandbox.describe(spec, host.name))
         return 0
     return host.run(spec)
+
+
+def _run_shards(options, p: Plan, pytest_args: list[str]) -> int:
+    """``-n N``: the environment is built once here, then N shard processes share it."""
+    from wasi_lsp import sandbox, shards
+
+    describe_plan(p)
+    sandbox.build(p.grants, p.args)  # builds the guest environment once, before the shards race for it
+    argv = options.argv
+    prefix = _without_workers(argv[: len(argv) - len(options.args)])
+    user, junit = _take_junit(pytest_args)
+    store = None
+    if "--store-durations" in user:
+        store = options.durations_path or str(p.project / ".test_durations")
+    if junit:
+        junit = str((Path.cwd() / os.path.expanduser(junit)).resolve())
+    return shards.run(prefix, str(p.project), user, options.workers, junit, store)
+
+
+def _without_workers(prefix: list[str]) -> list[str]:
+    out, skip = [], False
+    for arg in prefix:
+        if skip:
+            skip = False
+        elif arg in ("-n", "--workers"):
+            skip = True
+        elif not (arg.startswith("--workers=") or (arg.startswith("-n") and arg[2:].isdigit())):
+            out.append(arg)
+    return out
+
+
+def _take_junit(args: list[str]) -> tuple[list[str], str | None]:
+    """The user's JUnit path, taken out: each shard writes its own and they are merged into it."""
+    out, junit, i = [], None, 0
+    while i < len(args):
+        name, eq, value = args[i].partition("=")
+        if name in ("--junitxml", "--junit-xml"):
+            if not eq and i + 1 < len(args):
+                value, i = args[i + 1], i + 1
+            junit = value
+        else:
+            out.append(args[i])
+        i += 1
+    return out, junit

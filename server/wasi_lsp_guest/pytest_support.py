@@ -29,9 +29,14 @@ from wasi_lsp_guest.lacks import MISSING_MODULES, lacked_feature
 CATEGORY = "wasi-impossible"
 
 def pytest_addoption(parser):
-    parser.getgroup("wasi-lsp").addoption(
+    group = parser.getgroup("wasi-lsp")
+    group.addoption(
         "--wasi-strict", action="store_true", default=False,
         help="report tests that fail because WASI lacks a feature as failures",
+    )
+    group.addoption(
+        "--wasi-report", default=None, metavar="PATH",
+        help="write every outcome as JSON to PATH, for wasi-lsp pytest -n to merge shards (it then prints the list)",
     )
 
 
@@ -113,9 +118,33 @@ def pytest_report_teststatus(report, config):
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     impossible = config.stash.get(_impossible_key, [])
+    if config.getoption("wasi_report"):
+        _write_report(config.getoption("wasi_report"), terminalreporter, impossible, exitstatus)
+        return  # the host prints the merged list once, not once per shard
     if not impossible:
         return
     verdict = "counted as failures (--wasi-strict)" if config.getoption("wasi_strict") else "not run to completion, not passed"
     terminalreporter.write_sep("=", f"{len(impossible)} test(s) WASI cannot run: {verdict}", yellow=True)
     for nodeid, reason in impossible:
         terminalreporter.write_line(f"WASI-IMPOSSIBLE {nodeid} - {reason}")
+
+
+def _write_report(path, terminalreporter, impossible, exitstatus):
+    """Each outcome category as ``[nodeid, phase]`` pairs: enough to merge shards into one summary.
+
+    The phase tells a collection report (every shard collects everything, so
+    the host counts it once) from a test's own (it runs in one shard only).
+    """
+    import json
+
+    outcomes = {}
+    for key, reports in terminalreporter.stats.items():
+        if not key:
+            continue
+        outcomes[key] = [
+            [getattr(r, "nodeid", None) or "", getattr(r, "when", None) or "collect"
+             if key != "warnings" else f"warning:{getattr(r, 'message', '')}"]
+            for r in reports
+        ]
+    with open(path, "w") as f:
+        json.dump({"outcomes": outcomes, "impossible": [list(i) for i in impossible], "exitstatus": int(exitstatus)}, f)

@@ -1,5 +1,6 @@
 """The plugin itself: option parsing, test ids, guest env, timeouts, and stderr in reports."""
 
+import json
 import textwrap
 
 import pytest
@@ -7,6 +8,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
+from cache_fixtures import compiled_aot, fresh_cache  # noqa: F401 (fixtures)
 from lsp_helpers import PYGLS2, SERVERS, initialize
 from wasi_lsp.pytest_plugin import matrix
 
@@ -102,3 +104,44 @@ def test_missing_server_dir_is_one_clear_error(pytester):
     result = run(pytester, "--collect-only", "-q")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*matrix(dirs=...): */no such dir is not a directory*", "*fix: pass the directory holding the server's code*"])
+
+
+XDIST_MATRIX = """
+import json, os
+from pathlib import Path
+
+import pytest
+
+RESULTS = Path(os.environ["MATRIX_RESULTS"])
+
+@pytest_lsp.fixture(config=matrix("handlers_server:server", requirements=PYGLS2, dirs=[SERVERS],
+                                  env={"CORPUS_GREETING": "hi"}))
+async def client(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(types.InitializeParams(capabilities=client_capabilities("visual-studio-code")))
+    yield
+    await lsp_client.shutdown_session()
+
+@pytest.mark.parametrize("n", range(4))
+async def test_cell(client, n, tmp_path):
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="corpus.env", arguments=["CORPUS_GREETING"]))
+    assert result == {"CORPUS_GREETING": "hi"}
+    pid = client._server.pid
+    (RESULTS / f"{n}-{pid}.json").write_text(json.dumps({"worker": os.environ.get("PYTEST_XDIST_WORKER"), "pid": pid}))
+"""
+
+
+def test_a_user_matrix_runs_under_xdist_each_cell_with_its_own_server(pytester, fresh_cache, tmp_path, monkeypatch):
+    """pytest -n 2 over native and wasi cells, on a cold guest environment both workers want at once."""
+    results = tmp_path / "results"
+    results.mkdir()
+    monkeypatch.setenv("MATRIX_RESULTS", str(results))
+    inner_test(pytester, XDIST_MATRIX)
+    result = run(pytester, "-n", "2", "--lsp-runtime", "native,wasi", "--wasi-host", "wasmtime")
+    result.assert_outcomes(passed=8)
+    records = [json.loads(p.read_text()) for p in results.iterdir()]
+    assert len(records) == 8 and len({r["pid"] for r in records}) == 8, "a server process was shared between cells"
+    assert {r["worker"] for r in records} == {"gw0", "gw1"}
+    envs = [p.name for p in (fresh_cache / "envs").iterdir()]
+    assert len(envs) == 1, f"both workers' builds must end in one environment: {envs}"
+    assert not list(fresh_cache.rglob(".*.partial"))

@@ -49,8 +49,12 @@ def ensure_toolchain() -> Path:
     lock = TEMPLATE / "package-lock.json"
     key = cache.digest((TEMPLATE / "package.json").read_bytes().hex(), lock.read_bytes().hex())
     final = cache.cache_dir("npm") / key
-    if (final / "node_modules" / ".package-lock.json").is_file():
-        return final
+    cache.build_once(final, (final / "node_modules" / ".package-lock.json").is_file, lambda: _npm_ci(final),
+                     "the extension toolchain (npm ci)")
+    return final
+
+
+def _npm_ci(final: Path) -> None:
     node()
     npm = _which("npm")
     cache.sweep_partials(final.parent)
@@ -71,7 +75,6 @@ def ensure_toolchain() -> Path:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return final
 
 
 def run_node(args: list[str], *, what: str, cwd: Path | None = None, fix: str | None = None) -> str:

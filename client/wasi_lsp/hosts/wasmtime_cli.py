@@ -141,12 +141,16 @@ def _packaged_binary() -> Path | None:
         return binary
     st = binary.stat()
     copy = cache.cache_dir("bin") / f"wasmtime-{st.st_size}-{st.st_mtime_ns}"
-    if not os.access(copy, os.X_OK):
-        staging = copy.with_name(f".{copy.name}.partial")
-        shutil.copyfile(binary, staging)
-        staging.chmod(staging.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-        os.replace(staging, copy)
+    cache.build_once(copy, lambda: os.access(copy, os.X_OK), lambda: _executable_copy(binary, copy),
+                     "an executable copy of wasmtime")
     return copy
+
+
+def _executable_copy(binary: Path, copy: Path) -> None:
+    staging = copy.with_name(f".{copy.name}.partial")
+    shutil.copyfile(binary, staging)
+    staging.chmod(staging.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    os.replace(staging, copy)
 
 
 def precompiled(spec: RunSpec, wasmtime: str) -> Path:
@@ -165,8 +169,14 @@ def precompiled(spec: RunSpec, wasmtime: str) -> Path:
     key = cache.digest("wasmtime-cli", *identity.values())
     directory = cache.cache_dir("aot-cli")
     artifact, record = directory / f"{key}.cwasm", directory / f"{key}.json"
-    if _artifact_is_intact(artifact, record, identity):
-        return artifact
+    cache.build_once(artifact, lambda: _artifact_is_intact(artifact, record, identity),
+                     lambda: _compile(spec, wasmtime, epoch, identity, artifact, record),
+                     f"{spec.runtime.wasm.name} compiled by the wasmtime CLI")
+    return artifact
+
+
+def _compile(spec: RunSpec, wasmtime: str, epoch: bool, identity: dict, artifact: Path, record: Path) -> None:
+    directory = artifact.parent
     verify(spec.runtime, force=True)  # never compile a file that was not just hashed
     cache.sweep_partials(directory)
     staging = directory / f".{artifact.name}.{os.getpid()}.partial"
@@ -184,7 +194,6 @@ def precompiled(spec: RunSpec, wasmtime: str) -> Path:
     os.replace(staging, artifact)
     cache.atomic_write_json(record, {**identity, "sha256": digest,
                                      "stamp": cache.stat_stamp(artifact), "runtime": str(spec.runtime.wasm)})
-    return artifact
 
 
 def read_only_namespace(mounts: tuple[Mount, ...]) -> list[str]:
