@@ -471,6 +471,6 @@ def test_wasi_lsp_runtime_moves_every_command_and_default_still_names_the_pinned
     code = "import sys; print(sys.version_info[:2])"
     moved = wasi_lsp("run", "--no-project", "--", "-c", code, env={"WASI_LSP_RUNTIME": "built:3.11"}, check=True)
     assert moved.stdout.strip() == "(3, 11)"
-    pinned = wasi_lsp("run", "--no-project", "--runtime", "default", "--", "-c", code,
+    pinned = wasi_lsp("run", "--no-project", "--runtime", "pinned", "--", "-c", code,
                       env={"WASI_LSP_RUNTIME": "built:3.11"}, check=True)
     assert pinned.stdout.strip() == "(3, 12)"
