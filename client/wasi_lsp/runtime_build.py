@@ -468,8 +468,9 @@ def pin_build_date(getbuildinfo: Path) -> None:
     getbuildinfo.write_text(text)
 
 
-def compile_tree(recipe: dict, work: Path, log: Path, jobs: int) -> Path:
+def compile_tree(recipe: dict, work: Path, log: Path, jobs: int, step=lambda text: None) -> Path:
     """Extract, configure and make in ``work``; return the build directory."""
+    step(f"[1/4] C libraries for wasm32-wasi: {', '.join(LIBRARIES)}")
     sysroot = make_sysroot(work, log, jobs)
     src = extract(recipe, work)
     shutil.copyfile(entry_dir() / ENTRY_SOURCE, src / "Programs" / "python.c")
@@ -489,8 +490,10 @@ def compile_tree(recipe: dict, work: Path, log: Path, jobs: int) -> Path:
         "PKG_CONFIG_PATH": "",
         "PKG_CONFIG_LIBDIR": str(sysroot / "lib" / "pkgconfig"),
     }
+    step("[2/4] configure CPython")
     _run([str(src / "configure"), *CONFIGURE_FLAGS, f"--with-build-python={recipe['build_python']}", *CONFIG_CACHE],
          cwd=build, env=env, log=log)
+    step(f"[3/4] make python.wasm (-j{jobs})")
     _run(["make", f"-j{jobs}", "python.wasm", "pybuilddir.txt"], cwd=build, env=env, log=log)
     return build
 
@@ -576,9 +579,14 @@ def _build_once(recipe: dict, tag: str, work: Path, jobs: int, final: Path, say)
     log = work / "build.log"
     log.write_text("")
     say(f"building CPython {tag} for wasm32-wasi in {work} (log: {log}); this takes minutes")
-    build_dir = compile_tree(recipe, work, log, jobs)
+
+    def step(text: str) -> None:
+        say(f"  {text} ({time.monotonic() - started:.0f} s)")
+
+    build_dir = compile_tree(recipe, work, log, jobs, step)
     staging = cache.staging_dir(final)
     try:
+        step("[4/4] lib/ and bytecode")
         assemble(recipe, tag, build_dir, staging, log)
         outputs = output_hashes(staging, tag)
         if final.exists():
