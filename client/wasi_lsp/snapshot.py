@@ -296,6 +296,9 @@ def for_serve(spec: RunSpec, *, mode: str, preload: list[str] | None, server: st
         snap = _auto_create(spec, wanted, server, identity, say, configured=bool(preload))
     elif snap is None:
         snap = _pick(fitting, None, server)
+        stale = None if snap else _stale_note(identity, server)
+        if stale:
+            say(f"{stale}: this start is plain; the next real start makes a new one")
     if snap is None:
         return spec
     return _on(spec, snap)
