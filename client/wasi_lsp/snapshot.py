@@ -307,11 +307,15 @@ def for_serve(spec: RunSpec, *, mode: str, preload: list[str] | None, server: st
 def _auto_create(spec: RunSpec, wanted: list[str], server: str | None, identity: dict, say,
                  configured: bool) -> Snapshot | None:
     """Make the snapshot ``auto`` wants, or say in one line why this start is plain."""
+    from wasi_lsp.hosts.wasmtime_cli import find_wasmtime
+
     base = base_spec(spec)
     lists = [wanted] if configured or wanted == BASE_PRELOAD else [wanted, BASE_PRELOAD]
     stale = _stale_note(identity, server)
+    wizer = find_wasmtime()  # part of a failure's key: installing the wasmtime CLI retries
     for attempt in lists:
-        failed = folder(identity) / f"{cache.digest(attempt, mount_record(base.mounts), import_env(base))}.{FAILED}"
+        key = cache.digest(attempt, mount_record(base.mounts), import_env(base), wizer)
+        failed = folder(identity) / f"{key}.{FAILED}"
         if failed.is_file():
             continue  # said once when it failed; a new environment or runtime changes the folder
         try:
