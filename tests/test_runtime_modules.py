@@ -29,9 +29,9 @@ PINNED = {
     "select", "sys", "time", "unicodedata", "xxsubtype", "zlib",
 }
 #: The pinned 3.12's test-only modules; the built runtime is configured with --disable-test-modules.
-PINNED_TEST_MODULES = {"_testbuffer", "_testcapi", "_testclinic", "_testinternalcapi", "_xxtestfuzz", "xxsubtype"}
-#: 3.12 names of modules 3.11 has under other names, or does not have (its tokenizer is in C already).
-RENAMED_IN_3_12 = {"_sha2": {"_sha256", "_sha512"}, "_tokenize": set()}
+PINNED_TEST_MODULES = {"_testbuffer", "_testcapi", "_testclinic", "_testinternalcapi", "_xxtestfuzz"}
+#: 3.12 merged 3.11's two SHA-2 modules into one.
+RENAMED_IN_3_12 = {"_sha2": {"_sha256", "_sha512"}}
 #: Neither runtime had these before the built one gained them.
 NEW_IN_BUILT = {"_lzma"}
 
