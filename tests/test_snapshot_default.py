@@ -47,12 +47,24 @@ def test_the_first_start_makes_a_snapshot_that_later_starts_use(probe):
     plain = serve(probe, "--snapshot", "off")
     assert first.returncode == plain.returncode, first.stderr
     assert "snapshot" not in first.stderr, first.stderr  # made quietly
+    made = "+ snapshot [pygls,lsprotocol.types,probe_server]"  # its import path reaches into the --dir
     runtime_line = capabilities(probe).splitlines()[1]
-    assert "+ snapshot [pygls,lsprotocol.types]" in runtime_line, runtime_line
-    # A run with more workspaces still fits: the snapshot was made with wasi-lsp's own mounts only.
+    assert made in runtime_line, runtime_line
+    # A run with another workspace mounted after it still fits.
     other = probe.parent / f"{probe.name}-workspace"
     other.mkdir()
-    assert "+ snapshot [pygls,lsprotocol.types]" in capabilities(probe, "--dir", str(other)).splitlines()[1]
+    assert made in capabilities(probe, "--dir", str(other)).splitlines()[1]
+
+
+def test_a_server_from_the_environment_gets_a_snapshot_that_fits_every_workspace(probe):
+    """rstls lives in the guest overlay: its snapshot has wasi-lsp's mounts only, so any workspace fits."""
+    first = wasi_lsp("serve", "--no-project", "--runtime", "built:3.11", "--dir", str(probe), "rstls", input="")
+    assert "snapshot" not in first.stderr, first.stderr
+    other = probe.parent / f"{probe.name}-docs"
+    other.mkdir()
+    shown = wasi_lsp("serve", "--no-project", "--runtime", "built:3.11", "--dir", str(other),
+                     "--print-capabilities", "rstls", check=True).stdout.splitlines()[1]
+    assert "+ snapshot [rstls.server]" in shown, shown
 
 
 def test_a_snapshot_that_cannot_be_made_means_a_plain_start_and_one_line(probe):

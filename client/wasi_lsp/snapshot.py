@@ -244,7 +244,8 @@ FAILED = "failed.json"
 
 
 def base_spec(spec: RunSpec) -> RunSpec:
-    """``spec`` with only the mounts wasi-lsp itself makes (stdlib, environment, overlay, /tmp, /dev).
+    """``spec`` with only the mounts wasi-lsp itself makes (stdlib, environment, overlay, /tmp, /dev),
+    unless its import path reaches into another mount.
 
     A snapshot made with these fits every later run of the same server and
     environment, whatever workspace directories that run adds after them.
@@ -256,7 +257,16 @@ def base_spec(spec: RunSpec) -> RunSpec:
     count = 0
     while count < len(spec.mounts) and spec.mounts[count].guest in own:
         count += 1
-    return replace(spec, mounts=spec.mounts[:count])
+    base = replace(spec, mounts=spec.mounts[:count])
+    # An import path into a directory the snapshot would not mount is cached as "no such
+    # directory" by the snapshot's importer and stays so after resume: then use every mount.
+    return base if _import_paths_within(spec, base.mounts) else spec
+
+
+def _import_paths_within(spec: RunSpec, mounts: tuple[Mount, ...]) -> bool:
+    guests = [m.guest.rstrip("/") for m in mounts]
+    entries = [e for name in ("PYTHONPATH", "WASI_LSP_PREPEND") for e in (spec.env.get(name) or "").split(":") if e]
+    return all(any(e == g or e.startswith(g + "/") for g in guests) for e in entries)
 
 
 def for_serve(spec: RunSpec, *, mode: str, preload: list[str] | None, server: str | None, say,
