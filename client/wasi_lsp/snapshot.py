@@ -260,13 +260,19 @@ def base_spec(spec: RunSpec) -> RunSpec:
     base = replace(spec, mounts=spec.mounts[:count])
     # An import path into a directory the snapshot would not mount is cached as "no such
     # directory" by the snapshot's importer and stays so after resume: then use every mount.
-    return base if _import_paths_within(spec, base.mounts) else spec
+    return base if _import_paths_within(spec, count) else spec
 
 
-def _import_paths_within(spec: RunSpec, mounts: tuple[Mount, ...]) -> bool:
-    guests = [m.guest.rstrip("/") for m in mounts]
+def _import_paths_within(spec: RunSpec, count: int) -> bool:
+    """Whether each import path entry is served by one of the first ``count`` mounts: the innermost
+    mount holding it (a host /tmp directory is mounted inside the scratch /tmp) must be one of them."""
     entries = [e for name in ("PYTHONPATH", "WASI_LSP_PREPEND") for e in (spec.env.get(name) or "").split(":") if e]
-    return all(any(e == g or e.startswith(g + "/") for g in guests) for e in entries)
+    for entry in entries:
+        holders = [(len(m.guest), i) for i, m in enumerate(spec.mounts)
+                   if entry == m.guest or entry.startswith(m.guest.rstrip("/") + "/")]
+        if not holders or max(holders)[1] >= count:
+            return False
+    return True
 
 
 def for_serve(spec: RunSpec, *, mode: str, preload: list[str] | None, server: str | None, say,
