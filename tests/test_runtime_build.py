@@ -412,7 +412,7 @@ def _probe_serve(directory: Path, *options: str) -> subprocess.CompletedProcess:
 def test_serve_makes_a_snapshot_when_required_and_reuses_it(built, tmp_path):
     (tmp_path / "probe_server.py").write_text(PROBE_SERVER)  # a fresh mount: no snapshot can match it yet
     auto = _probe_serve(tmp_path)
-    assert auto.returncode == 0 and "+ snapshot" not in auto.stdout  # auto never makes one unasked
+    assert auto.returncode == 0 and "+ snapshot" not in auto.stdout  # a look (--print-capabilities) makes none
     made = _probe_serve(tmp_path, "--snapshot", "require")
     assert made.returncode == 0, made.stderr
     assert "snapshot: " in made.stderr
