@@ -37,7 +37,7 @@ def test_unknown_built_runtime_names_the_build_command(tmp_path):
     proc = wasi_lsp("run", "--runtime", "built:3.99", "--", "-c", "pass", env={"WASI_LSP_CACHE_DIR": str(tmp_path)})
     assert proc.returncode == 2
     assert "no built runtime '3.99'" in proc.stderr
-    assert "fix: run wasi-lsp runtime build" in proc.stderr
+    assert "fix: run scripts/setup.sh, or wasi-lsp runtime build" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
@@ -45,7 +45,7 @@ def test_unbuilt_runtime_says_to_build_it(tmp_path):
     proc = wasi_lsp("run", "--runtime", "built:3.11", "--", "-c", "pass", env={"WASI_LSP_CACHE_DIR": str(tmp_path)})
     assert proc.returncode == 2
     assert "built:3.11 has not been built yet" in proc.stderr
-    assert "fix: run wasi-lsp runtime build" in proc.stderr
+    assert "fix: run scripts/setup.sh, or wasi-lsp runtime build" in proc.stderr
 
 
 def _fake_build(root: Path, wasm_bytes: bytes) -> dict:
@@ -467,7 +467,7 @@ def test_bench_reports_the_built_runtime_plain_and_from_a_snapshot(built, tmp_pa
 
 
 @runtime_build_only
-def test_wasi_lsp_runtime_moves_every_command_and_default_still_names_the_pinned(built):
+def test_wasi_lsp_runtime_moves_every_command_and_pinned_names_the_pinned(built):
     code = "import sys; print(sys.version_info[:2])"
     moved = wasi_lsp("run", "--no-project", "--", "-c", code, env={"WASI_LSP_RUNTIME": "built:3.11"}, check=True)
     assert moved.stdout.strip() == "(3, 11)"
