@@ -37,7 +37,7 @@ def test_unknown_built_runtime_names_the_build_command(tmp_path):
     proc = wasi_lsp("run", "--runtime", "built:3.99", "--", "-c", "pass", env={"WASI_LSP_CACHE_DIR": str(tmp_path)})
     assert proc.returncode == 2
     assert "no built runtime '3.99'" in proc.stderr
-    assert "fix: run scripts/setup.sh, or wasi-lsp runtime build" in proc.stderr
+    assert "fix: run wasi-lsp runtime build" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
@@ -426,8 +426,14 @@ def test_serve_makes_a_snapshot_when_required_and_reuses_it(built, tmp_path):
 @runtime_build_only
 def test_serve_makes_the_configured_preload_list(built, tmp_path):
     (tmp_path / "probe_server.py").write_text(PROBE_SERVER)
-    made = _probe_serve(tmp_path, "--preload", "probe_server,json")
-    assert made.returncode == 0, made.stderr
+    options = ("--preload", "probe_server,json")
+    looked = _probe_serve(tmp_path, *options)  # a look (--print-capabilities) makes none
+    assert looked.returncode == 0 and "+ snapshot" not in looked.stdout, looked.stderr
+    started = wasi_lsp("serve", "--no-project", "--runtime", "built:3.11", "--with", "pygls>=2.1,<3",
+                       "--dir", str(tmp_path), "--env", f"WASI_LSP_PREPEND={tmp_path}", *options,
+                       "probe_server:server", input="")  # a real first start makes it
+    assert started.returncode == 0, started.stderr
+    made = _probe_serve(tmp_path, *options)
     assert "+ snapshot [probe_server,json]" in made.stdout
 
 
