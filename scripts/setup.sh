@@ -27,7 +27,26 @@ known_good=()
 .venv/bin/python -m pip install -q --disable-pip-version-check -U pip ${known_good[@]+"${known_good[@]}"}
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' ${known_good[@]+"${known_good[@]}"}
 .venv/bin/python scripts/known_good.py
-# --- issue 15: VS Code for the Web end-to-end test (tests/test_vscode_web.py) -------------
+
+# --- the optimized runtime ----------------------------------------------------------------------
+# It is what every command uses by default: CPython 3.11 for WASI built from Debian's sources
+# (minutes, once; skipped when its manifest's inputs match), then compiled for this machine.
+# Where it cannot be built (not Debian bookworm, not root), or with WASI_LSP_SKIP_RUNTIME_BUILD=1,
+# commands fall back to the slower pinned runtime and say so once.
+if [ "${WASI_LSP_SKIP_RUNTIME_BUILD:-0}" = 1 ]; then
+  echo "set-up: runtime build skipped (WASI_LSP_SKIP_RUNTIME_BUILD=1): commands use the pinned runtime"
+elif command -v apt-get >/dev/null && [ "$(id -u)" = 0 ] && grep -qs '^VERSION_CODENAME=bookworm' /etc/os-release; then
+  if .venv/bin/wasi-lsp runtime build >/dev/null && .venv/bin/wasi-lsp runtime compile --runtime built:3.11 >/dev/null; then
+    echo "set-up: the default runtime is built:3.11 (wasi-lsp runtime info says which one runs, and why)"
+  else
+    echo "set-up: the runtime build failed (see above): commands use the slower pinned runtime. Fix: run scripts/build-runtime.sh"
+  fi
+else
+  echo "set-up: the optimized runtime needs Debian bookworm and root (apt): commands use the slower pinned runtime. Fix: run scripts/setup.sh as root on Debian bookworm"
+fi
+# --- end of the optimized runtime block ----------------------------------------------------
+
+# --- VS Code for the Web end-to-end test (tests/test_vscode_web.py) -------------
 # Debian's Chromium, driven by Playwright (which downloads no browser), VS Code OSS's web
 # build and @vscode/test-web from npm, and wasm-wasi-core built from ../shared/vendor; the
 # npm installs and the build are cached under ~/.cache/wasi-lsp, so a second run takes
@@ -41,6 +60,6 @@ fi
 .venv/bin/python -c "import playwright" 2>/dev/null \
   || PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 .venv/bin/python -m pip install -q --disable-pip-version-check playwright
 .venv/bin/python tests/vscode_web_host.py prepare
-# --- end of issue 15 -------------------------------------------------------------------------
+# --- end of the VS Code for the Web block -------------------------------------------------------------------------
 
 echo "set-up done: .venv/bin/wasi-lsp $(.venv/bin/wasi-lsp --version 2>/dev/null || true)"

@@ -21,7 +21,7 @@ def compiled_aot() -> tuple[Path, Path]:
     from wasi_lsp import aot
     from wasi_lsp.runtime import PINNED_SHA256
 
-    wasi_lsp("runtime", "compile", "--runtime", "default", check=True)
+    wasi_lsp("runtime", "compile", "--runtime", "pinned", check=True)
     return aot.artifact_paths(PINNED_SHA256)
 
 
@@ -32,7 +32,7 @@ def fresh_cache(tmp_path, compiled_aot, monkeypatch) -> Path:
     The tests using it check cache mechanics against that seeded artifact, so
     they run on the pinned runtime even when the session picked another.
     """
-    monkeypatch.setenv("WASI_LSP_RUNTIME", "default")
+    monkeypatch.setenv("WASI_LSP_RUNTIME", "pinned")
     root = tmp_path / "cache"
     (root / "aot").mkdir(parents=True)
     for path in compiled_aot:

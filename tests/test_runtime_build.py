@@ -45,7 +45,7 @@ def test_unbuilt_runtime_says_to_build_it(tmp_path):
     proc = wasi_lsp("run", "--runtime", "built:3.11", "--", "-c", "pass", env={"WASI_LSP_CACHE_DIR": str(tmp_path)})
     assert proc.returncode == 2
     assert "built:3.11 has not been built yet" in proc.stderr
-    assert "fix: run wasi-lsp runtime build" in proc.stderr
+    assert "fix: run scripts/setup.sh, or wasi-lsp runtime build" in proc.stderr
 
 
 def _fake_build(root: Path, wasm_bytes: bytes) -> dict:
@@ -412,7 +412,7 @@ def _probe_serve(directory: Path, *options: str) -> subprocess.CompletedProcess:
 def test_serve_makes_a_snapshot_when_required_and_reuses_it(built, tmp_path):
     (tmp_path / "probe_server.py").write_text(PROBE_SERVER)  # a fresh mount: no snapshot can match it yet
     auto = _probe_serve(tmp_path)
-    assert auto.returncode == 0 and "+ snapshot" not in auto.stdout  # auto never makes one unasked
+    assert auto.returncode == 0 and "+ snapshot" not in auto.stdout  # a look (--print-capabilities) makes none
     made = _probe_serve(tmp_path, "--snapshot", "require")
     assert made.returncode == 0, made.stderr
     assert "snapshot: " in made.stderr
@@ -426,8 +426,14 @@ def test_serve_makes_a_snapshot_when_required_and_reuses_it(built, tmp_path):
 @runtime_build_only
 def test_serve_makes_the_configured_preload_list(built, tmp_path):
     (tmp_path / "probe_server.py").write_text(PROBE_SERVER)
-    made = _probe_serve(tmp_path, "--preload", "probe_server,json")
-    assert made.returncode == 0, made.stderr
+    options = ("--preload", "probe_server,json")
+    looked = _probe_serve(tmp_path, *options)  # a look (--print-capabilities) makes none
+    assert looked.returncode == 0 and "+ snapshot" not in looked.stdout, looked.stderr
+    started = wasi_lsp("serve", "--no-project", "--runtime", "built:3.11", "--with", "pygls>=2.1,<3",
+                       "--dir", str(tmp_path), "--env", f"WASI_LSP_PREPEND={tmp_path}", *options,
+                       "probe_server:server", input="")  # a real first start makes it
+    assert started.returncode == 0, started.stderr
+    made = _probe_serve(tmp_path, *options)
     assert "+ snapshot [probe_server,json]" in made.stdout
 
 
@@ -467,10 +473,10 @@ def test_bench_reports_the_built_runtime_plain_and_from_a_snapshot(built, tmp_pa
 
 
 @runtime_build_only
-def test_wasi_lsp_runtime_moves_every_command_and_default_still_names_the_pinned(built):
+def test_wasi_lsp_runtime_moves_every_command_and_pinned_names_the_pinned(built):
     code = "import sys; print(sys.version_info[:2])"
     moved = wasi_lsp("run", "--no-project", "--", "-c", code, env={"WASI_LSP_RUNTIME": "built:3.11"}, check=True)
     assert moved.stdout.strip() == "(3, 11)"
-    pinned = wasi_lsp("run", "--no-project", "--runtime", "default", "--", "-c", code,
+    pinned = wasi_lsp("run", "--no-project", "--runtime", "pinned", "--", "-c", code,
                       env={"WASI_LSP_RUNTIME": "built:3.11"}, check=True)
     assert pinned.stdout.strip() == "(3, 12)"

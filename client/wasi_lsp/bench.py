@@ -53,7 +53,10 @@ class Runtime:
     """Native CPython (host None), or a WASI host on the default runtime or on ``runtime`` (``--runtime``).
 
     With ``snapshot``, ``serve`` runs from a Wizer snapshot of the server's
-    imports (made by the first, warm-up start: ``--snapshot require``).
+    imports (made by the first, warm-up start: ``--snapshot require``). A host
+    without ``@RUNTIME`` is what a user gets with no flags: the default runtime
+    and the default snapshot mode; a named runtime is measured plain
+    (``--snapshot off``) unless ``snapshot``.
     """
 
     label: str
@@ -66,7 +69,8 @@ class Runtime:
             if server == "rstls":
                 return [sys.executable, "-m", "rstls"]
             return [sys.executable, "-m", "wasi_lsp_guest.serve", SERVERS[server]]
-        return [*self.wasi_lsp("serve"), "--no-project", "--snapshot", "require" if self.snapshot else "off",
+        mode = [] if self.runtime is None else ["--snapshot", "require" if self.snapshot else "off"]
+        return [*self.wasi_lsp("serve"), "--no-project", *mode,
                 "--with", "pygls>=2.1,<3", "--dir", str(workspace), SERVERS[server]]
 
     def wasi_lsp(self, command: str) -> list[str]:

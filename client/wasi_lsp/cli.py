@@ -14,7 +14,7 @@ from wasi_lsp.errors import WasiLspError
 
 def sandbox_options(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("sandbox (defaults from [tool.wasi-lsp])")
-    g.add_argument("--runtime", help="default | PATH to python.wasm | built:X.Y")
+    g.add_argument("--runtime", help="auto (default: built:3.11 when built, else pinned) | pinned | built:X.Y | PATH to python.wasm")
     g.add_argument("--runtime-sha256", help="expected sha256 of a --runtime PATH")
     g.add_argument("--host", help="wasmtime (default) | wasmtime-cli | node")
     g.add_argument("--with", dest="with_", action="append", default=[], metavar="REQ",
@@ -56,8 +56,9 @@ def build_parser(*, with_command_modules: bool = True) -> argparse.ArgumentParse
     sandbox_options(serve)
     snapshots = serve.add_argument_group("snapshots (a runtime built with wasi-lsp runtime build)")
     snapshots.add_argument("--snapshot", choices=SNAPSHOT_MODES,
-                           help="auto: use a matching snapshot, making one only for a configured preload list; "
-                                "require: make one if none matches; off: never (default: [tool.wasi-lsp] snapshot, else auto)")
+                           help="auto: use a matching snapshot, making one on the first start (a failure only "
+                                "means a plain start); require: make one with this run's mounts or fail; off: never "
+                                "(default: [tool.wasi-lsp] snapshot, else auto)")
     snapshots.add_argument("--preload", metavar="MODULES",
                            help="the snapshot's preload list, comma-separated (default: [tool.wasi-lsp] preload)")
     serve.add_argument("server", nargs="?", help="module, module:object, or a console script (default: [tool.wasi-lsp] server)")
@@ -76,8 +77,9 @@ def build_parser(*, with_command_modules: bool = True) -> argparse.ArgumentParse
     for name, text in (("info", "describe the runtime"), ("verify", "check its sha256"),
                        ("compile", "AOT-compile it into the cache now")):
         p = runtime_sub.add_parser(name, help=text)
-        p.add_argument("--runtime")
+        p.add_argument("--runtime", help="auto (default) | pinned | built:X.Y | PATH to python.wasm")
         p.add_argument("--runtime-sha256")
+        p.add_argument("--no-project", action="store_true", help="ignore [tool.wasi-lsp] in pyproject.toml")
     if with_command_modules:  # about 100 ms of imports that `run` and `serve` do not need
         for name, module, text in (("build", "wasi_lsp.runtime_build", "build CPython for WASI from Debian's sources"),
                                    ("snapshot", "wasi_lsp.snapshot", "pre-initialize a built runtime (Wizer)")):

@@ -50,7 +50,8 @@ def project_config(options) -> config_mod.ProjectConfig:
 
 def grants_from(options, project: config_mod.ProjectConfig, extra_requirements: list[str] = ()) -> Grants:
     runtime = resolve(options.runtime or project.get("runtime"),
-                      sha256=options.runtime_sha256 or project.get("runtime-sha256"))
+                      sha256=options.runtime_sha256 or project.get("runtime-sha256"),
+                      origin="--runtime" if options.runtime else "[tool.wasi-lsp] runtime =")
     requirements = list(project.get("requirements", [])) + list(extra_requirements)
     if project.get("requirements-file"):
         requirements += _read_requirements(project.path("requirements-file"))
@@ -106,7 +107,8 @@ def cmd_serve(options) -> int:
     spec, server = serve_spec(options, project)
     spec = snapshot.for_serve(spec, mode=options.snapshot or project.get("snapshot", "auto"),
                               preload=snapshot.configured_preload(options, project), server=server,
-                              say=lambda text: print(text, file=sys.stderr, flush=True))
+                              say=lambda text: print(text, file=sys.stderr, flush=True),
+                              make=not options.print_capabilities)
     return _launch(options, spec, project)
 
 
@@ -132,7 +134,9 @@ def cmd_env(options) -> int:
 def cmd_runtime(options) -> int:
     from wasi_lsp import aot, runtime as runtime_mod
 
-    rt: Runtime = resolve(options.runtime, sha256=options.runtime_sha256)
+    project = project_config(options)
+    rt: Runtime = resolve(options.runtime or project.get("runtime"), sha256=options.runtime_sha256,
+                          origin="--runtime" if options.runtime else "[tool.wasi-lsp] runtime =")
     if options.runtime_command == "info":
         info = runtime_mod.describe(rt)
         info["sha256"] = runtime_mod.verify(rt)

@@ -6,7 +6,7 @@ Recognised keys (all optional)::
     requirements = ["pygls>=2"]        # guest environment
     requirements-file = "wasi-requirements.txt"
     server = "my_server:server"        # what `wasi-lsp serve` runs
-    runtime = "default"                # or a path to python.wasm, or built:3.11
+    runtime = "auto"                   # the default: built:3.11, else pinned; or pinned, built:3.11, a path
     host = "wasmtime"                  # wasmtime | wasmtime-cli | node
     dirs = ["docs", "data::/data:ro"]  # extra mounts, as --dir takes them
     env = { LOG_LEVEL = "debug" }      # guest environment variables

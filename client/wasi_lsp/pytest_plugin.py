@@ -45,25 +45,29 @@ _built_envs: set[tuple[str, ...]] = set()
 #: The session's pytest config (its tmp_path factory is set up by another plugin, later).
 _config: list[pytest.Config] = []
 #: ``--wasi-runtime``: which WASI Python the wasi cells run on.
-_wasi_runtime: list[str] = ["default"]
+_wasi_runtime: list[str] = ["auto"]
 #: ``--wasi-snapshot``: whether the wasi cells must serve from a Wizer snapshot.
 _wasi_snapshot: list[bool] = [False]
 
 
 def _runtime_args() -> list[str]:
-    return [] if _wasi_runtime[0] in ("", "default") else ["--runtime", _wasi_runtime[0]]
+    from wasi_lsp.runtime import AUTO_NAMES
+
+    return [] if _wasi_runtime[0] in ("", *AUTO_NAMES) else ["--runtime", _wasi_runtime[0]]
 
 
 def _session_runtime(name: str) -> str:
-    """``built:X.Y`` as its module's path, which stays valid when a test points the cache elsewhere."""
-    if not name.startswith("built:"):
-        return name
-    from wasi_lsp.runtime import resolve
+    """``built:X.Y`` (and ``auto`` when it resolves to one) as its module's path, which stays
+    valid when a test points the cache elsewhere."""
+    from wasi_lsp.runtime import AUTO_NAMES, resolve
 
+    if not (name.startswith("built:") or name in ("", *AUTO_NAMES)):
+        return name
     try:
-        return str(resolve(name).wasm)
+        runtime = resolve(name or "auto")
     except WasiLspError as error:
         raise pytest.UsageError(f"--wasi-runtime {name}: {error}") from None
+    return str(runtime.wasm) if runtime.stdlib else "pinned"
 
 
 def _cell_suffix() -> str:
@@ -76,9 +80,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"runtimes to run matrix() fixtures on, comma-separated (default {DEFAULT_RUNTIMES})")
     group.addoption("--wasi-host", default=DEFAULT_HOSTS, metavar="HOST,...",
                     help=f"WASI hosts for the wasi runtime: {', '.join(HOSTS)} (default {DEFAULT_HOSTS})")
-    group.addoption("--wasi-runtime", default="default", metavar="RUNTIME",
+    group.addoption("--wasi-runtime", default="auto", metavar="RUNTIME",
                     help="the WASI Python for matrix() cells and every wasi-lsp command the tests start "
-                         "(as $WASI_LSP_RUNTIME): default (the pinned 3.12), a python.wasm path, or built:X.Y")
+                         "(as $WASI_LSP_RUNTIME): auto (the default: built:3.11 when built, else the pinned 3.12), "
+                         "pinned, built:X.Y, or a python.wasm path")
     group.addoption("--wasi-snapshot", action="store_true",
                     help="serve every wasi cell from a Wizer snapshot (made on first use; needs a built runtime)")
 
@@ -106,7 +111,7 @@ def pytest_load_initial_conftests(early_config, parser, args) -> None:
     """Read the options before conftest files import, in case they call matrix()."""
     ns = early_config.known_args_namespace
     _select(getattr(ns, "lsp_runtime", DEFAULT_RUNTIMES), getattr(ns, "wasi_host", DEFAULT_HOSTS))
-    _wasi_runtime[:] = [getattr(ns, "wasi_runtime", "default")]
+    _wasi_runtime[:] = [getattr(ns, "wasi_runtime", "auto")]
     _wasi_snapshot[:] = [bool(getattr(ns, "wasi_snapshot", False))]
 
 
@@ -116,7 +121,9 @@ def pytest_configure(config: pytest.Config) -> None:
     _wasi_runtime[:] = [config.getoption("wasi_runtime")]
     _wasi_snapshot[:] = [config.getoption("wasi_snapshot")]
     _config[:] = [config]
-    if _runtime_args():  # every wasi-lsp command the session starts, not only matrix() cells
+    # Every wasi-lsp command the session starts, not only matrix() cells, and also under tests
+    # that point WASI_LSP_CACHE_DIR at an empty cache (where auto would find nothing built).
+    if _runtime_args() or not os.environ.get("WASI_LSP_RUNTIME"):
         os.environ["WASI_LSP_RUNTIME"] = _session_runtime(_wasi_runtime[0])
 
 

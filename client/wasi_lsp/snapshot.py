@@ -244,15 +244,56 @@ def default_preload(server: str | None, guest_args) -> list[str]:
     return ["pygls", "lsprotocol.types", *([module] if colon and module else [])]
 
 
-def for_serve(spec: RunSpec, *, mode: str, preload: list[str] | None, server: str | None, say) -> RunSpec:
-    """The spec ``serve`` runs: on a matching snapshot when there is one, or one made now when asked for.
+#: What an automatic snapshot pre-imports when the served module itself cannot be (it lives
+#: in a directory mounted only for this run): still the bulk of a pygls server's start.
+BASE_PRELOAD = ["pygls", "lsprotocol.types"]
+FAILED = "failed.json"
+
+
+def base_spec(spec: RunSpec) -> RunSpec:
+    """``spec`` with only the mounts wasi-lsp itself makes (stdlib, environment, overlay, /tmp, /dev),
+    unless its import path reaches into another mount.
+
+    A snapshot made with these fits every later run of the same server and
+    environment, whatever workspace directories that run adds after them.
+    """
+    from wasi_lsp.env import GUEST_ENV
+    from wasi_lsp.overlay import GUEST_OVERLAY
+
+    own = {spec.runtime.stdlib_guest, GUEST_ENV, GUEST_OVERLAY, *SCRATCH_GUESTS}
+    count = 0
+    while count < len(spec.mounts) and spec.mounts[count].guest in own:
+        count += 1
+    base = replace(spec, mounts=spec.mounts[:count])
+    # An import path into a directory the snapshot would not mount is cached as "no such
+    # directory" by the snapshot's importer and stays so after resume: then use every mount.
+    return base if _import_paths_within(spec, count) else spec
+
+
+def _import_paths_within(spec: RunSpec, count: int) -> bool:
+    """Whether each import path entry is served by one of the first ``count`` mounts: the innermost
+    mount holding it (a host /tmp directory is mounted inside the scratch /tmp) must be one of them."""
+    entries = [e for name in ("PYTHONPATH", "WASI_LSP_PREPEND") for e in (spec.env.get(name) or "").split(":") if e]
+    for entry in entries:
+        holders = [(len(m.guest), i) for i, m in enumerate(spec.mounts)
+                   if entry == m.guest or entry.startswith(m.guest.rstrip("/") + "/")]
+        if not holders or max(holders)[1] >= count:
+            return False
+    return True
+
+
+def for_serve(spec: RunSpec, *, mode: str, preload: list[str] | None, server: str | None, say,
+              make: bool = True) -> RunSpec:
+    """The spec ``serve`` runs: on a matching snapshot, made now when there is none.
 
     The wanted preload list is the configured one, else :func:`default_preload`.
-    ``auto`` uses the snapshot of that list, else any that fits, and makes one
-    only for a configured list; ``require`` makes the wanted one when it is
-    missing and fails when it cannot; ``off`` never uses one. When nothing
-    fits but a snapshot made for this server exists, ``say`` tells why it no
-    longer does, so a stale snapshot is never a silent slowdown.
+    ``auto`` (the default) uses the snapshot of that list, else any that fits,
+    and otherwise makes one, with only wasi-lsp's own mounts so that it fits
+    every workspace; making it never fails a start: on any error ``say`` gets
+    one line, the start goes on plain, and that snapshot is not tried again
+    (a failure record is kept beside the snapshots). ``require`` makes the
+    wanted one with this run's mounts and fails when it cannot; ``off`` never
+    uses one. Without ``make`` (``--print-capabilities``), ``auto`` only looks.
     """
     from wasi_lsp.cli import SNAPSHOT_MODES as MODES
 
@@ -272,16 +313,48 @@ def for_serve(spec: RunSpec, *, mode: str, preload: list[str] | None, server: st
     fitting = [snap for snap in _snapshots(folder(identity)) if misfit(snap, spec) is None]
     wanted = preload or default_preload(server, spec.args)
     snap = _pick(fitting, wanted, server)
-    if snap is None and (mode == "require" or preload):
+    if snap is None and mode == "require":
         snap = create(spec, wanted, server=server, say=say, identity=identity)
-    elif snap is None:  # auto, nothing configured: another list's snapshot still beats none
+    elif snap is None and make:
+        snap = _auto_create(spec, wanted, server, identity, say, configured=bool(preload))
+    elif snap is None:
         snap = _pick(fitting, None, server)
-    if snap is None:
-        stale = _stale_note(identity, server)
+        stale = None if snap else _stale_note(identity, server)
         if stale:
-            say(stale)
+            say(f"{stale}: this start is plain; the next real start makes a new one")
+    if snap is None:
         return spec
     return _on(spec, snap)
+
+
+def _auto_create(spec: RunSpec, wanted: list[str], server: str | None, identity: dict, say,
+                 configured: bool) -> Snapshot | None:
+    """Make the snapshot ``auto`` wants, or say in one line why this start is plain."""
+    from wasi_lsp.hosts.wasmtime_cli import find_wasmtime
+
+    base = base_spec(spec)
+    lists = [wanted] if configured or wanted == BASE_PRELOAD else [wanted, BASE_PRELOAD]
+    stale = _stale_note(identity, server)
+    wizer = find_wasmtime()  # part of a failure's key: installing the wasmtime CLI retries
+    for attempt in lists:
+        key = cache.digest(attempt, mount_record(base.mounts), import_env(base), wizer)
+        failed = folder(identity) / f"{key}.{FAILED}"
+        if failed.is_file():
+            continue  # said once when it failed; a new environment or runtime changes the folder
+        try:
+            snap = create(base, attempt, server=server, say=lambda text: None, identity=identity)
+        except Exception as error:  # noqa: BLE001 - a snapshot is an optimization: never fail a start for it
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            cache.atomic_write_json(failed, {"preload": attempt, "error": str(error)[-2000:]})
+            if attempt is lists[-1]:
+                say(f"wasi-lsp: no snapshot for this server ({reason}); starting without one "
+                    f"(details: {failed})")
+            continue
+        if misfit(snap, spec) is None:
+            if stale:
+                say(f"{stale}; made a new one")
+            return snap
+    return None
 
 
 def _stale_note(identity: dict, server: str | None) -> str | None:
@@ -292,9 +365,8 @@ def _stale_note(identity: dict, server: str | None) -> str | None:
         if snap.meta.get("server") != server or old.get("runtime") != identity["runtime"]:
             continue
         changed = [what for what in ("env", "overlay") if old.get(what) != identity[what]] or ["mounts or import path"]
-        return (f"wasi-lsp: the snapshot {snap.root} for {server} no longer matches (its {' and '.join(changed)} "
-                f"changed), so this start is not pre-initialized; make a new one by serving once with --snapshot "
-                f"require, or with wasi-lsp runtime snapshot and this serve's options")
+        return (f"wasi-lsp: the snapshot {snap.root} for {server} no longer matches "
+                f"(its {' and '.join(changed)} changed)")
     return None
 
 
