@@ -389,7 +389,7 @@ def test_a_runtime_that_walks_the_preopens_twice_is_refused(tmp_path):
     # The pinned runtime, named by path: wasi-vfs walks the preopens, then wasi-libc again.
     from wasi_lsp.runtime import resolve
 
-    pinned = resolve("default").wasm
+    pinned = resolve("pinned").wasm
     proc = wasi_lsp("bundle", "vscode", "rstls", "--runtime", str(pinned), "--out", str(tmp_path / "ext"),
                     cwd=Path(__file__).resolve().parent.parent)
     assert proc.returncode != 0
