@@ -18,15 +18,30 @@ server = LanguageServer("probe", "v1")
 
 
 @pytest.fixture
-def probe(tmp_path) -> Path:
+def probe(tmp_path, monkeypatch) -> Path:
+    """A project with a probe server, served from a cache with no snapshot history.
+
+    "The first start" must really be the first: a shared cache may hold a snapshot
+    this server had from another checkout (another overlay), which serve then
+    rightly reports as stale. The private cache shares only the built runtime and
+    its compiled module with the user's cache.
+    """
+    from wasi_lsp import cache
     from wasi_lsp.runtime import built
 
     try:
         built("3.11")
     except Exception as error:
         pytest.fail(f"scripts/setup.sh did not build the runtime: {error}")
-    (tmp_path / "probe_server.py").write_text(PROBE_SERVER)
-    return tmp_path
+    private = tmp_path / "cache"
+    private.mkdir()
+    for shared in ("runtimes-built", "aot"):
+        (private / shared).symlink_to(cache.cache_dir(shared), target_is_directory=True)
+    monkeypatch.setenv("WASI_LSP_CACHE_DIR", str(private))
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "probe_server.py").write_text(PROBE_SERVER)
+    return project
 
 
 def serve(directory: Path, *options: str, env: dict | None = None):
