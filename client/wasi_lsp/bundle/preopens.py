@@ -14,50 +14,17 @@ one-pass host: calls 3, 4, 5 (end), then 3 again. The runtime built from
 source (no wasi-vfs) makes one walk: 3, 4, 5.
 
 Every wasi-vfs module exports ``wasi_vfs_pack_fs`` (its packer's entry
-point), which is what this reads, from the export section alone.
+point), which is what this reads, from the runtime's cached compiled module.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from wasi_lsp import aot
+from wasi_lsp.runtime import Runtime
 
 #: The export every module linked with wasi-vfs has.
 WASI_VFS_EXPORT = "wasi_vfs_pack_fs"
-_EXPORT_SECTION = 7
 
 
-def _leb(data: bytes, at: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = data[at]
-        at += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            return value, at
-
-
-def export_names(wasm: Path) -> list[str]:
-    """The export names of a core WebAssembly module, read from its export section."""
-    data = wasm.read_bytes()
-    if data[:4] != b"\0asm":
-        raise ValueError(f"{wasm} is not a WebAssembly module")
-    at = 8
-    while at < len(data):
-        section, start = data[at], at + 1
-        size, start = _leb(data, start)
-        if section == _EXPORT_SECTION:
-            count, cursor = _leb(data, start)
-            names = []
-            for _ in range(count):
-                length, cursor = _leb(data, cursor)
-                names.append(data[cursor:cursor + length].decode("utf-8"))
-                cursor += length + 1  # kind byte
-                _, cursor = _leb(data, cursor)  # index
-            return names
-        at = start + size
-    return []
-
-
-def walks_preopens_twice(wasm: Path) -> bool:
-    return WASI_VFS_EXPORT in export_names(wasm)
+def walks_preopens_twice(runtime: Runtime) -> bool:
+    return any(export.name == WASI_VFS_EXPORT for export in aot.load_module(runtime).exports)

@@ -178,7 +178,7 @@ def runtime_for_vscode(resolved: Runtime, *, chosen: bool, log=print) -> Runtime
     under wasm-wasi-core. When it came from the default resolution, the bundle takes
     the runtime built from source instead; when the user named it, it is refused.
     """
-    if not preopens.walks_preopens_twice(resolved.wasm):
+    if not preopens.walks_preopens_twice(resolved):
         return resolved
     cause = (f"the runtime {resolved.name} cannot start in VS Code: it embeds its standard library with "
              "wasi-vfs, which walks the preopened directories before wasi-libc walks them again, and VS Code's "
