@@ -144,11 +144,12 @@ def compile_module(runtime: Runtime, artifact: Path, record: Path, interruptible
             module = wasmtime.Module.from_file(engine(interruptible), str(runtime.wasm))
         except wasmtime.WasmtimeError as error:
             raise WasiLspError(
-                f"{runtime.wasm} is not a WebAssembly module wasmtime can compile: {str(error).strip().splitlines()[0]}",
+                f"{runtime.wasm} is not a WebAssembly module wasmtime can compile: "
+                f"{str(error).strip().splitlines()[0]}",
                 fix="pass --runtime PATH to a python.wasm built for wasm32-wasi, or drop it to use the default runtime",
             ) from None
         data = module.serialize()
-    cache.atomic_write_bytes(artifact, data)
+    cache.atomic_write_bytes(artifact, bytes(data))
     cache.atomic_write_json(
         record,
         {

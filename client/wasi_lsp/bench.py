@@ -8,6 +8,7 @@ Servers are driven by pygls' own LanguageClient, exactly as an editor would.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -75,7 +77,7 @@ class Runtime:
 
     def wasi_lsp(self, command: str) -> list[str]:
         """``wasi-lsp COMMAND`` on this host and runtime."""
-        return [sys.executable, "-m", "wasi_lsp", command, "--host", self.host,
+        return [sys.executable, "-m", "wasi_lsp", command, *(["--host", self.host] if self.host else []),
                 *(["--runtime", self.runtime] if self.runtime else [])]
 
 
@@ -148,10 +150,8 @@ async def _close(client) -> None:
         client.exit(None)
     except Exception:
         pass
-    try:
+    with contextlib.suppress(Exception):
         await asyncio.wait_for(client.stop(), 10)
-    except Exception:
-        pass
 
 
 async def measure_start(command: list[str], workspace: Path) -> float:
@@ -191,7 +191,7 @@ def tree_memory(pid: int) -> dict:
     for current in _process_tree(pid):
         try:
             status = Path(f"/proc/{current}/status").read_text()
-            peak_kib += int(next(l for l in status.splitlines() if l.startswith("VmHWM")).split()[1])
+            peak_kib += int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1])
             linear_kib += _linear_kib(Path(f"/proc/{current}/smaps").read_text())
         except (OSError, StopIteration, ValueError):
             continue
@@ -208,7 +208,7 @@ def _linear_kib(smaps: str) -> int:
             mappings.append([start, end, head[1], 0])
         elif line.startswith("Rss:") and mappings:
             mappings[-1][3] = int(line.split()[1])
-    return sum(before[3] for before, after in zip(mappings, mappings[1:])
+    return sum(before[3] for before, after in zip(mappings, mappings[1:], strict=False)
                if before[2].startswith("rw") and after[2] == "---p" and after[0] == before[1]
                and after[1] - after[0] >= LINEAR_RESERVATION)
 
@@ -229,22 +229,13 @@ async def measure_latency(command: list[str], workspace: Path, sizes, requests: 
             waiter = loop.create_future()
             diagnostics[uri] = waiter
             client.text_document_did_open(types.DidOpenTextDocumentParams(
-                text_document=types.TextDocumentItem(uri=uri, language_id="restructuredtext", version=version, text=text)))
-            try:
+                text_document=types.TextDocumentItem(
+                    uri=uri, language_id="restructuredtext", version=version, text=text)))
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(waiter, 120)
-            except asyncio.TimeoutError:
-                pass
             doc = types.TextDocumentIdentifier(uri=uri)
             mid = min(size // 2, text.count("\n") - 1)
-            probes = {
-                "completion": lambda: client.text_document_completion_async(types.CompletionParams(
-                    text_document=doc, position=types.Position(line=mid, character=0))),
-                "hover": lambda: client.text_document_hover_async(types.HoverParams(
-                    text_document=doc, position=types.Position(line=_line_of(text, ".. note::", mid), character=4))),
-                "documentSymbol": lambda: client.text_document_document_symbol_async(
-                    types.DocumentSymbolParams(text_document=doc)),
-            }
-            for name, probe in probes.items():
+            for name, probe in _probes(client, doc, text, mid).items():
                 samples = []
                 for _ in range(requests):
                     t0 = time.perf_counter()
@@ -268,6 +259,20 @@ async def measure_latency(command: list[str], workspace: Path, sizes, requests: 
     finally:
         await _close(client)
     return out, memory
+
+
+def _probes(client, doc, text: str, mid: int) -> dict[str, Callable[[], Awaitable[object]]]:
+    """The timed requests on one open document (a function, so each closure binds this document)."""
+    from lsprotocol import types
+
+    return {
+        "completion": lambda: client.text_document_completion_async(types.CompletionParams(
+            text_document=doc, position=types.Position(line=mid, character=0))),
+        "hover": lambda: client.text_document_hover_async(types.HoverParams(
+            text_document=doc, position=types.Position(line=_line_of(text, ".. note::", mid), character=4))),
+        "documentSymbol": lambda: client.text_document_document_symbol_async(
+            types.DocumentSymbolParams(text_document=doc)),
+    }
 
 
 def _line_of(text: str, needle: str, near: int) -> int:
@@ -531,8 +536,8 @@ def _restore(name: str, value: str | None) -> None:
 def _machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
-        model = next(l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
-                     if l.startswith("model name"))
+        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("model name"))
         cpu = model
     except (OSError, StopIteration):
         pass
@@ -646,7 +651,7 @@ def plot(results: Results, runtimes: list[Runtime], path: Path) -> None:
 
     requests = list(results.latency.get("native", {}))
     fig, axes = plt.subplots(1, len(requests), figsize=(4 * len(requests), 3.6), squeeze=False)
-    for ax, request in zip(axes[0], requests):
+    for ax, request in zip(axes[0], requests, strict=False):
         for rt in runtimes:
             by_size = results.latency[rt.label][request]
             sizes = sorted(by_size)

@@ -13,6 +13,7 @@ the next one.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -106,10 +107,8 @@ def publish_dir(staging: Path, final: Path, marker: str | None = None) -> None:
                 shutil.rmtree(staging, ignore_errors=True)
                 return
             aside = staging_dir(final)
-            try:
+            with contextlib.suppress(FileNotFoundError):  # someone else moved it first
                 os.rename(final, aside / final.name)
-            except FileNotFoundError:
-                pass  # someone else moved it first
     raise OSError(f"cannot publish {staging} as {final}")
 
 

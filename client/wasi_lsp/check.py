@@ -15,6 +15,7 @@ import sys
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from wasi_lsp.testdeps import canonical, requirement_name
 
@@ -61,7 +62,8 @@ def top_level_modules(site: Path, name: str) -> list[str]:
             continue
         top = info / "top_level.txt"
         if top.is_file():
-            return sorted({l.strip() for l in top.read_text().splitlines() if l.strip() and not l.startswith("_")})
+            return sorted({line.strip() for line in top.read_text().splitlines()
+                           if line.strip() and not line.startswith("_")})
         names = set()
         for line in (info / "RECORD").read_text().splitlines():
             first = line.split(",", 1)[0].split("/", 1)
@@ -108,7 +110,8 @@ def _suite(plan) -> dict:
     spec, _env = sandbox.build(plan.grants, plan.args, quiet=True)
     code, out, err = embedded.run_captured(spec)
     junit = Path(next(a for a in plan.args if a.startswith("--junitxml=")).partition("=")[2])
-    counts = {"exit_code": code, "passed": 0, "failed": 0, "errors": 0, "skipped": 0, "wasi_impossible": 0}
+    counts: dict[str, Any] = {"exit_code": code, "passed": 0, "failed": 0, "errors": 0, "skipped": 0,
+                              "wasi_impossible": 0}
     if junit.is_file():
         for case in ET.parse(junit).getroot().iter("testcase"):
             kinds = {child.tag: child for child in case}

@@ -14,7 +14,8 @@ from wasi_lsp.errors import WasiLspError
 
 def sandbox_options(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("sandbox (defaults from [tool.wasi-lsp])")
-    g.add_argument("--runtime", help="auto (default: built:3.11 when built, else pinned) | pinned | built:X.Y | PATH to python.wasm")
+    g.add_argument("--runtime",
+                   help="auto (default: built:3.11 when built, else pinned) | pinned | built:X.Y | PATH to python.wasm")
     g.add_argument("--runtime-sha256", help="expected sha256 of a --runtime PATH")
     g.add_argument("--host", help="wasmtime (default) | wasmtime-cli | node")
     g.add_argument("--with", dest="with_", action="append", default=[], metavar="REQ",
@@ -61,7 +62,8 @@ def build_parser(*, with_command_modules: bool = True) -> argparse.ArgumentParse
                                 "(default: [tool.wasi-lsp] snapshot, else auto)")
     snapshots.add_argument("--preload", metavar="MODULES",
                            help="the snapshot's preload list, comma-separated (default: [tool.wasi-lsp] preload)")
-    serve.add_argument("server", nargs="?", help="module, module:object, or a console script (default: [tool.wasi-lsp] server)")
+    serve.add_argument("server", nargs="?",
+                       help="module, module:object, or a console script (default: [tool.wasi-lsp] server)")
     serve.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the server (after --)")
 
     env = sub.add_parser("env", help="build and inspect guest environments")

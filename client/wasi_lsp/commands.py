@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from wasi_lsp import config as config_mod
@@ -48,17 +49,19 @@ def project_config(options) -> config_mod.ProjectConfig:
     return config_mod.load()
 
 
-def grants_from(options, project: config_mod.ProjectConfig, extra_requirements: list[str] = ()) -> Grants:
+def grants_from(options, project: config_mod.ProjectConfig, extra_requirements: Sequence[str] = ()) -> Grants:
     runtime = resolve(options.runtime or project.get("runtime"),
                       sha256=options.runtime_sha256 or project.get("runtime-sha256"),
                       origin="--runtime" if options.runtime else "[tool.wasi-lsp] runtime =")
     requirements = list(project.get("requirements", [])) + list(extra_requirements)
-    if project.get("requirements-file"):
-        requirements += _read_requirements(project.path("requirements-file"))
+    requirements_file = project.path("requirements-file")
+    if requirements_file:
+        requirements += _read_requirements(requirements_file)
     requirements += list(options.with_)
     for file in options.requirements:
         requirements += _read_requirements(Path(file))
-    dirs = [d if "::" in d or d.startswith("/") else str(project.root / d) for d in project.get("dirs", [])] if project.root else []
+    dirs = ([d if "::" in d or d.startswith("/") else str(project.root / d) for d in project.get("dirs", [])]
+            if project.root else [])
     env = [f"{k}={v}" for k, v in project.get("env", {}).items()]
     timeout = options.timeout if options.timeout is not None else (project.get("timeout") or None)
     limits = Limits(
@@ -140,7 +143,7 @@ def cmd_runtime(options) -> int:
     if options.runtime_command == "info":
         info = runtime_mod.describe(rt)
         info["sha256"] = runtime_mod.verify(rt)
-        artifact, _ = aot.artifact_paths(info["sha256"])
+        artifact, _ = aot.artifact_paths(str(info["sha256"]))
         info["aot_cache"] = str(artifact) + ("" if artifact.is_file() else " (not compiled yet)")
         info["wasmtime"] = aot.wasmtime_version()
         for key, value in info.items():

@@ -51,7 +51,7 @@ class GuestEnv:
         scripts: dict[str, str] = {}
         for entry_points in self.site.glob("*.dist-info/entry_points.txt"):
             parser = configparser.ConfigParser(delimiters=("=",))
-            parser.optionxform = str  # keep case
+            parser.optionxform = str  # type: ignore[assignment,method-assign]  # keep case
             parser.read(entry_points)
             if parser.has_section("console_scripts"):
                 scripts.update({k: v.strip() for k, v in parser.items("console_scripts")})
@@ -150,7 +150,8 @@ def _install(requirements: list[str], runtime: Runtime, staging: Path, *, quiet:
         proc = subprocess.run(args, capture_output=True, text=True)
         if proc.returncode == 0:
             break
-        missing = [name for name in map(_canon, _missing_pure(proc.stderr + proc.stdout)) if name not in built]  # pip lists them on stdout
+        # pip lists them on stdout
+        missing = [name for name in map(_canon, _missing_pure(proc.stderr + proc.stdout)) if name not in built]
         if not missing:
             raise _pip_error(requirements, runtime, proc.stderr)
         report, native_stderr = _native_resolution(requirements)
@@ -164,7 +165,8 @@ def _install(requirements: list[str], runtime: Runtime, staging: Path, *, quiet:
                 print(f"wasi-lsp: {name} has no pure wheel; building one from its sdist...", file=sys.stderr)
             _build_pure_wheel(name, report["versions"][name], chain, wheelhouse)
             built.add(name)
-            notes.append(f"{name}: no pure wheel on the index; built one from its sdist (its C accelerator is optional)")
+            notes.append(f"{name}: no pure wheel on the index; "
+                         "built one from its sdist (its C accelerator is optional)")
         shutil.rmtree(site)
         site.mkdir()
     # pip --target puts scripts in <site>/bin; move them where RECORD says they are.
@@ -178,7 +180,7 @@ def _install(requirements: list[str], runtime: Runtime, staging: Path, *, quiet:
 
 def _pip_error(requirements: list[str], runtime: Runtime, stderr: str) -> WasiLspError:
     """pip's own reason, without its noise (tracebacks, lists of ignored versions)."""
-    lines = [l for l in stderr.splitlines() if l.startswith("ERROR") and "Ignored the following" not in l]
+    lines = [line for line in stderr.splitlines() if line.startswith("ERROR") and "Ignored the following" not in line]
     detail = "\n".join(lines) or stderr.strip()[-1500:]
     return WasiLspError(
         f"pip could not install {' '.join(requirements)} for the guest (pure wheels, Python {runtime.tag}):\n{detail}",
@@ -196,7 +198,8 @@ def _build_pure_wheel(name: str, version: str, chain: list[str], wheelhouse: Pat
     prefix = f"{_canon(name).replace('-', '_')}-{version}-"
 
     def done() -> bool:
-        return any(w.name.lower().startswith(prefix) and w.name.endswith("-none-any.whl") for w in wheelhouse.glob("*.whl"))
+        return any(w.name.lower().startswith(prefix) and w.name.endswith("-none-any.whl")
+                   for w in wheelhouse.glob("*.whl"))
 
     cache.build_once(wheelhouse / f"{name}-{version}", done,
                      lambda: _build_wheel(name, version, chain, wheelhouse), f"a pure wheel of {name} {version}")
@@ -225,7 +228,8 @@ def _build_wheel(name: str, version: str, chain: list[str], wheelhouse: Path) ->
             via = f"required by: {' -> '.join(chain)}" if len(chain) > 1 else "requested directly"
             raise WasiLspError(
                 f"{name} {version} has no pure-Python wheel, so it cannot run in WASI: {why}; {via}",
-                fix=f"drop the requirement that pulls in {name}, or pin a version of it that ships a py3-none-any wheel",
+                fix=f"drop the requirement that pulls in {name}, "
+                "or pin a version of it that ships a py3-none-any wheel",
             )
         for wheel in pure:
             os.replace(wheel, wheelhouse / wheel.name)
@@ -307,7 +311,7 @@ def _requirement_class():
     try:
         from packaging.requirements import Requirement
     except ImportError:
-        from pip._vendor.packaging.requirements import Requirement
+        from pip._vendor.packaging.requirements import Requirement  # type: ignore[assignment]
     return Requirement
 
 

@@ -61,7 +61,8 @@ def split_pure(requirements: list[str], runtime: Runtime) -> tuple[list[str], li
     """
     from wasi_lsp import cache
 
-    record = cache.cache_dir("purity") / f"{cache.digest(sorted(set(requirements)), runtime.sha256(), runtime.tag)}.json"
+    key = cache.digest(sorted(set(requirements)), runtime.sha256(), runtime.tag)
+    record = cache.cache_dir("purity") / f"{key}.json"
     if record.is_file():
         data = json.loads(record.read_text())
         return data["kept"], [Dropped(d[0], d[1], tuple(d[2]), d[3]) for d in data["dropped"]]
@@ -82,7 +83,8 @@ def _split(requirements: list[str], runtime: Runtime) -> tuple[list[str], list[D
             return kept, dropped
         missing = _missing_pure(proc.stderr)
         if not missing:
-            detail = "\n".join(l for l in proc.stderr.splitlines() if l.startswith("ERROR")) or proc.stderr[-1500:]
+            errors = [line for line in proc.stderr.splitlines() if line.startswith("ERROR")]
+            detail = "\n".join(errors) or proc.stderr[-1500:]
             from wasi_lsp.errors import WasiLspError
 
             raise WasiLspError(f"pip could not resolve the test requirements:\n{detail}",

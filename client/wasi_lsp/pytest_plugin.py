@@ -23,7 +23,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import attrs
 import pytest
@@ -201,7 +201,8 @@ def matrix(
     paths = tuple(Path(d).resolve() for d in dirs)
     for path in paths:
         if not path.is_dir():
-            raise WasiLspError(f"matrix(dirs=...): {path} is not a directory", fix="pass the directory holding the server's code")
+            raise WasiLspError(f"matrix(dirs=...): {path} is not a directory",
+                               fix="pass the directory holding the server's code")
     configs = Matrix()
     for runtime, host in _selection:
         if runtime == "native":
@@ -210,7 +211,7 @@ def matrix(
                                         spec=server, requirements=tuple(requirements), dirs=paths,
                                         own_command=native_command is None))
             continue
-        command = serve_command(server, requirements=requirements, dirs=paths, env=env, host=host)
+        command = serve_command(server, requirements=requirements, dirs=paths, env=env, host=host or "wasmtime")
         label = f"wasi-{host}{_cell_suffix()}"
         configs.append(MatrixConfig(server_command=command, label=label, timeout=timeout,
                                     spec=server, requirements=tuple(requirements), dirs=paths))
@@ -249,7 +250,8 @@ async def _ensure_guest_env(requirements: tuple[str, ...]) -> None:
         return
     command = [sys.executable, "-m", "wasi_lsp", "env", "build", *_runtime_args(),
                *[a for r in key for a in ("--with", r)]]
-    proc = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
     out, err = await proc.communicate()
     if proc.returncode != 0:
         raise WasiLspError(f"building the guest environment for {list(key)} failed:\n{err.decode()}{out.decode()}")
@@ -273,7 +275,7 @@ def _find_matrix(obj, depth: int = 0) -> Matrix | None:
 
 def _filled(cell) -> bool:
     try:
-        cell.cell_contents
+        _ = cell.cell_contents
     except ValueError:
         return False
     return True

@@ -183,7 +183,9 @@ def _from_path(path: Path, sha256: str | None) -> Runtime:
     layouts = sorted(d for d in lib.glob("python3.*") if _LIB_DIR.match(d.name) and (d / "os.py").is_file())
     if layouts:
         stdlib = layouts[-1]
-        minor = int(_LIB_DIR.match(stdlib.name).group(1))
+        matched = _LIB_DIR.match(stdlib.name)
+        assert matched is not None  # the filter above matched it
+        minor = int(matched.group(1))
         return Runtime(
             name=f"{path.name} (release layout, {stdlib})",
             wasm=path,

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from wasi_lsp import cache
 from wasi_lsp.errors import WasiLspError
@@ -47,7 +48,7 @@ RECIPES = {
 #: source packages (Debian ships no wasm32 builds of them). Each gives one stdlib module:
 #: ``zlib`` (Sphinx, rstls), ``_bz2``, ``_lzma`` and ``_sqlite3`` (esbonio's Sphinx agent
 #: keeps a SQLite database). ``build`` names the function in LIBRARY_BUILDERS that compiles it.
-LIBRARIES = {
+LIBRARIES: dict[str, dict[str, Any]] = {
     "zlib": {
         "source_package": "zlib",
         "source_version": "1:1.2.13.dfsg-1",
@@ -205,7 +206,8 @@ def registered(tag: str) -> Runtime:
     if tag not in RECIPES:
         raise WasiLspError(
             f"there is no built runtime {tag!r}: wasi-lsp can build {', '.join(RECIPES)}",
-            fix=f"run wasi-lsp runtime build (it builds {', '.join(RECIPES)}), then use --runtime built:{next(iter(RECIPES))}",
+            fix=f"run wasi-lsp runtime build (it builds {', '.join(RECIPES)}), "
+            f"then use --runtime built:{next(iter(RECIPES))}",
         )
     return built(tag)
 
@@ -222,7 +224,7 @@ def _run(command: list[str], *, cwd: Path | None = None, env: dict | None = None
             with open(log, "a") as handle:
                 handle.write(f"\n$ {' '.join(command)}\n")
                 handle.flush()
-                done = subprocess.run(command, cwd=cwd, env=env, stdout=handle, stderr=subprocess.STDOUT)
+                done = subprocess.run(command, cwd=cwd, env=env, stdout=handle, stderr=subprocess.STDOUT, text=True)
             output = log.read_text(errors="replace")[-3000:]
     except FileNotFoundError:
         raise WasiLspError(f"{command[0]} is not installed", fix=f"apt-get install {' '.join(TOOLCHAIN)}") from None
@@ -288,12 +290,14 @@ def ensure_deb_src(package: str) -> None:
         return
     if os.geteuid() != 0:
         raise WasiLspError(f"apt has no source package {package}: deb-src is not enabled",
-                           fix=f"as root, add deb-src lines to /etc/apt/sources.list.d/ (or run wasi-lsp runtime build as root)")
+                           fix="as root, add deb-src lines to /etc/apt/sources.list.d/ "
+                           "(or run wasi-lsp runtime build as root)")
     texts = [p.read_text() for p in sorted(Path("/etc/apt/sources.list.d").glob("debian*.sources"))]
     stanzas = "\n".join(deb_src_stanzas(t) for t in texts)
     legacy = Path("/etc/apt/sources.list")
     if legacy.is_file():
-        stanzas += "\n".join(f"deb-src{line[3:]}" for line in legacy.read_text().splitlines() if line.startswith("deb "))
+        stanzas += "\n".join(f"deb-src{line[3:]}" for line in legacy.read_text().splitlines()
+                              if line.startswith("deb "))
     if not stanzas.strip():
         raise WasiLspError("no Debian deb sources found to derive deb-src from",
                            fix="add deb-src lines for bookworm to /etc/apt/sources.list.d/")
@@ -311,10 +315,12 @@ def fetch_source(recipe: dict, work: Path) -> dict:
         _run(["apt-get", "source", "--download-only", f"{recipe['source_package']}={recipe['source_version']}"],
              cwd=downloads)
     prefix = recipe["orig_tarball"].split("_", 1)[0] + "_"
-    files = {p.name: cache.file_sha256(p) for p in sorted(downloads.iterdir()) if p.is_file() and p.name.startswith(prefix)}
+    files = {p.name: cache.file_sha256(p) for p in sorted(downloads.iterdir())
+             if p.is_file() and p.name.startswith(prefix)}
     if files.get(recipe["orig_tarball"]) != recipe["orig_sha256"]:
         raise WasiLspError(
-            f"{recipe['orig_tarball']} has sha256 {files.get(recipe['orig_tarball'])}, expected {recipe['orig_sha256']}",
+            f"{recipe['orig_tarball']} has sha256 {files.get(recipe['orig_tarball'])}, "
+            f"expected {recipe['orig_sha256']}",
             fix=f"delete {downloads} and build again; if it persists, the archive changed the tarball",
         )
     return {"package": recipe["source_package"], "version": recipe["source_version"], "files": files}
@@ -411,7 +417,8 @@ def _compile_all(units: list[tuple[list[str], str]], jobs: int, log: Path) -> No
 
 def _units(lib: dict, sources: list[Path], src: Path, sysroot: Path, extra: tuple = ()) -> list[tuple[list[str], str]]:
     cc = wasi_cc(sysroot).split()
-    return [([*cc, "-c", *lib["cflags"], *extra, "-o", str(src / f"{path.stem}.o"), str(path)], str(src / f"{path.stem}.o"))
+    return [([*cc, "-c", *lib["cflags"], *extra, "-o", str(src / f"{path.stem}.o"), str(path)],
+             str(src / f"{path.stem}.o"))
             for path in sources]
 
 

@@ -182,7 +182,8 @@ def build(grants: Grants, args: list[str], *, quiet: bool = False) -> tuple[RunS
 
 def describe(spec: RunSpec, host: str) -> str:
     """The capabilities a guest will have, as ``--print-capabilities`` shows them."""
-    lines = [f"host: {host}", f"runtime: {spec.runtime.name}", f"argv: {spec.argv}", "mounts (nothing else is visible):"]
+    lines = [f"host: {host}", f"runtime: {spec.runtime.name}", f"argv: {spec.argv}",
+             "mounts (nothing else is visible):"]
     for mount in spec.mounts:
         lines.append(f"  {mount.guest:<28} <- {mount.host}  [{'read-only' if mount.read_only else 'read-write'}]")
     lines.append("environment (nothing else is passed):")
@@ -190,8 +191,8 @@ def describe(spec: RunSpec, host: str) -> str:
     limits = spec.limits
     lines.append(
         "limits: "
-        f"memory {'%d MiB' % (limits.max_memory >> 20) if limits.max_memory else 'host default (4 GiB)'}, "
-        f"wall clock {'%g s' % limits.timeout if limits.timeout else 'none'}"
+        f"memory {f'{limits.max_memory >> 20:d} MiB' if limits.max_memory else 'host default (4 GiB)'}, "
+        f"wall clock {f'{limits.timeout:g} s' if limits.timeout else 'none'}"
     )
     lines.append("network: none; subprocesses: none; threads: none")
     return "\n".join(lines)

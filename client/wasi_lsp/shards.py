@@ -42,9 +42,11 @@ def run(prefix: list[str], project: str, pytest_args: list[str], workers: int, j
                 if Path(store_durations).is_file():
                     shutil.copy(store_durations, own)
                 args.append(f"--durations-path={own}")  # the last one wins; merged below
-            out = open(run_dir / f"shard-{k}.out", "w+")
-            err = open(run_dir / f"shard-{k}.err", "w+")
-            procs.append((k, subprocess.Popen([sys.executable, "-m", "wasi_lsp", *args], stdout=out, stderr=err), out, err))
+            # Open while the shard runs; closed below once it ended.
+            out = open(run_dir / f"shard-{k}.out", "w+")  # noqa: SIM115
+            err = open(run_dir / f"shard-{k}.err", "w+")  # noqa: SIM115
+            proc = subprocess.Popen([sys.executable, "-m", "wasi_lsp", *args], stdout=out, stderr=err)
+            procs.append((k, proc, out, err))
         codes = []
         for k, proc, out, err in procs:
             codes.append(proc.wait())
@@ -153,14 +155,15 @@ def merge_junit(parts: list[Path], target: Path) -> None:
     """One ``<testsuite>`` holding every shard's test cases (collection errors once), counts re-added."""
     suite = ET.Element("testsuite", name="pytest")
     seen: set[tuple] = set()
-    totals = Counter()
+    totals: Counter[str] = Counter()
+    time_total = 0.0
     for part in parts:
         try:
             root = ET.parse(part).getroot()
         except (OSError, ET.ParseError):
             continue
         for shard_suite in root.iter("testsuite"):
-            totals["time"] += float(shard_suite.get("time", 0))
+            time_total += float(shard_suite.get("time", 0))
             for case in shard_suite.iter("testcase"):
                 key = (case.get("classname"), case.get("name"), case.get("line"))
                 if key in seen:
@@ -173,7 +176,7 @@ def merge_junit(parts: list[Path], target: Path) -> None:
                         totals[attr] += 1
     for attr in ("tests", "failures", "errors", "skipped"):
         suite.set(attr, str(totals[attr]))
-    suite.set("time", f"{totals['time']:.3f}")
+    suite.set("time", f"{time_total:.3f}")
     target.parent.mkdir(parents=True, exist_ok=True)
     root = ET.Element("testsuites")
     root.append(suite)

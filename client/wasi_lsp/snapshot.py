@@ -174,6 +174,7 @@ def _create(spec: RunSpec, preload: list[str], final: Path, *, server: str | Non
             f"(exit {done.returncode}):\n{(done.stderr or done.stdout).strip()[-2000:]}",
             fix="check that each preloaded module imports in wasi-lsp run, and that it leaves no file open",
         )
+    assert runtime.stdlib is not None  # checked by snapshottable()
     os.symlink(runtime.stdlib.parent, staging / "lib")
     meta = {
         "preload": preload,
@@ -305,7 +306,8 @@ def for_serve(spec: RunSpec, *, mode: str, preload: list[str] | None, server: st
     if not supports_snapshots(spec.runtime):
         if mode == "require":
             raise WasiLspError(
-                f"--snapshot require: the runtime {spec.runtime.name} cannot be snapshotted (it exports no {INIT_FUNC})",
+                f"--snapshot require: the runtime {spec.runtime.name} cannot be snapshotted "
+                f"(it exports no {INIT_FUNC})",
                 fix="serve with --runtime built:3.11 (wasi-lsp runtime build makes it), or --snapshot auto",
             )
         return spec

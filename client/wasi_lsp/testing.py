@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from pytest_lsp.client import LanguageClient, register_lsp_features
 from pytest_lsp.protocol import LanguageClientProtocol
@@ -22,6 +22,7 @@ from pygls.protocol import default_converter
 
 from wasi_lsp import cache
 from wasi_lsp.errors import WasiLspError
+import contextlib
 
 
 class ServerTimeout(WasiLspError):
@@ -121,7 +122,8 @@ class MatrixClient(LanguageClient):
         if self.stopped and self.returncode is not None:
             tail = "\n".join(self.stderr_lines[-15:]) or "(nothing on stderr)"
             raise RuntimeError(
-                f"{self.label}: the server exited (code {self.returncode}) before shutdown; its stderr ends with:\n{tail}"
+                f"{self.label}: the server exited (code {self.returncode}) before shutdown; "
+                f"its stderr ends with:\n{tail}"
             )
         await self.shutdown_async(None)
         self.exit(None)
@@ -147,10 +149,8 @@ class MatrixClient(LanguageClient):
                 except (asyncio.TimeoutError, TimeoutError):
                     continue
         if self._stderr_forwarder:
-            try:
+            with contextlib.suppress(asyncio.TimeoutError, TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(self._stderr_forwarder, 2)
-            except (asyncio.TimeoutError, TimeoutError, asyncio.CancelledError):
-                pass
         if self._async_tasks:
             await asyncio.wait(self._async_tasks, timeout=3)
 

@@ -65,9 +65,9 @@ def _feature(exc: BaseException) -> str | None:
             for marker, feature in FRAME_FEATURES:
                 if marker in filename.replace("\\", "/"):
                     return feature
-        return f"this operation ({errno.errorcode.get(exc.errno, exc.errno)})"
+        return f"this operation ({errno.errorcode.get(exc.errno, exc.errno)})"  # type: ignore[arg-type]
     if isinstance(exc, AttributeError) and isinstance(getattr(exc, "obj", None), types.ModuleType):
-        module = exc.obj.__name__
+        module = exc.obj.__name__  # type: ignore[attr-defined]
         if module in ("os", "posix", "signal", "socket", "select") and exc.name:
             return f"{module}.{exc.name}"
     return None

@@ -81,7 +81,7 @@ def pytest_runtest_makereport(item, call):
         return
     if buried:
         feature = f"threads that run side by side (one stack: {buried})"
-    reason = _reason(feature, call.excinfo.value)
+    reason = _reason(feature, call.excinfo.value)  # type: ignore[arg-type]
     report.wasi_lacks = reason
     item.config.stash[_impossible_key].append((report.nodeid, reason))
     if not item.config.getoption("wasi_strict"):
@@ -123,7 +123,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         return  # the host prints the merged list once, not once per shard
     if not impossible:
         return
-    verdict = "counted as failures (--wasi-strict)" if config.getoption("wasi_strict") else "not run to completion, not passed"
+    verdict = ("counted as failures (--wasi-strict)" if config.getoption("wasi_strict")
+               else "not run to completion, not passed")
     terminalreporter.write_sep("=", f"{len(impossible)} test(s) WASI cannot run: {verdict}", yellow=True)
     for nodeid, reason in impossible:
         terminalreporter.write_line(f"WASI-IMPOSSIBLE {nodeid} - {reason}")

@@ -24,7 +24,7 @@ def _fail(message: str, fix: str) -> None:
 
 def _missing(error: ModuleNotFoundError, module_name: str) -> bool:
     """Whether ``error`` says the named module (or a package above it) is absent, not something it imports."""
-    return bool(error.name) and (module_name == error.name or module_name.startswith(error.name + "."))
+    return bool(error.name) and (module_name == error.name or module_name.startswith(error.name + "."))  # type: ignore[operator]
 
 
 def _require_module(target: str, module_name: str) -> None:

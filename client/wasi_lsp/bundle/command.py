@@ -19,7 +19,8 @@ def add_parser(sub) -> None:
         "vscode", help="a VS Code extension (desktop and the Web) running the server on WASI Python",
     )
     sandbox_options(vscode)
-    vscode.add_argument("server", nargs="?", help="module, module:object, or a console script (default: [tool.wasi-lsp] server)")
+    vscode.add_argument("server", nargs="?",
+                        help="module, module:object, or a console script (default: [tool.wasi-lsp] server)")
     vscode.add_argument("--out", required=True, type=Path, metavar="DIR", help="the extension folder to write")
     vscode.add_argument("--vsix", action="store_true", help="also package it as NAME-VERSION.vsix beside DIR")
     vscode.add_argument("--version", dest="extension_version", metavar="X.Y.Z",
@@ -42,7 +43,8 @@ def run(options) -> int:
             fix="drop --dir; ship data the server needs inside its package",
         )
     ignored = [flag for flag, value in (("--host", options.host), ("--max-memory", options.max_memory),
-                                        ("--timeout", options.timeout), ("--print-capabilities", options.print_capabilities))
+                                        ("--timeout", options.timeout),
+                                        ("--print-capabilities", options.print_capabilities))
                if value]
     if ignored:
         raise WasiLspError(

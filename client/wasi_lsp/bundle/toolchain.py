@@ -40,7 +40,8 @@ def node() -> str:
     except ValueError:
         major = 0
     if major < MIN_NODE:
-        raise WasiLspError(f"node {version or '(unknown version)'} is too old", fix=f"install Node.js {MIN_NODE} or newer")
+        raise WasiLspError(f"node {version or '(unknown version)'} is too old",
+                           fix=f"install Node.js {MIN_NODE} or newer")
     return path
 
 

@@ -275,7 +275,8 @@ def build(*, server: str, target_args: list[str], requirements: list[str], runti
                 dir_dump(tools, wasm / folder)
 
         built_vsix = package_vsix(tools, work, out, manifest) if vsix else None
-    parts = {name: prune.tree_size(out / name) for name in ("wasm/python.wasm", "wasm/stdlib", "wasm/env", "wasm/guest", "dist")
+    parts = {name: prune.tree_size(out / name)
+             for name in ("wasm/python.wasm", "wasm/stdlib", "wasm/env", "wasm/guest", "dist")
              if (out / name).exists()}
     files = [p for p in out.rglob("*") if p.is_file()]
     return Built(out=out, files=len(files), size=sum(p.stat().st_size for p in files), parts=parts, vsix=built_vsix)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
@@ -19,17 +19,13 @@ def forwarding_signals(proc: subprocess.Popen):
     """While the block runs, deliver termination signals to ``proc`` as well."""
 
     def forward(signum, _frame):
-        try:
+        with suppress(ProcessLookupError):
             proc.send_signal(signum)
-        except ProcessLookupError:
-            pass
 
     previous = {}
     for signum in FORWARDED:
-        try:
+        with suppress(ValueError):  # not the main thread: nothing to install
             previous[signum] = signal.signal(signum, forward)
-        except ValueError:  # not the main thread: nothing to install
-            pass
     try:
         yield proc
     finally:

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
+from typing import cast
 
 from wasi_lsp.aot import engine, load_module
 from wasi_lsp.errors import GuestLimitExceeded, WasiLspError, wall_clock_exceeded
@@ -74,18 +75,19 @@ def _run(spec: RunSpec, stdio: tuple[Path, Path] | None) -> int:
     linker = wasmtime.Linker(eng)
     linker.define_wasi()
     instance = linker.instantiate(store, module)
-    start = instance.exports(store)["_start"]
+    start = cast(wasmtime.Func, instance.exports(store)["_start"])
 
     fired, done = threading.Event(), threading.Event()
     timer = None
-    if spec.limits.timeout:
+    timeout = spec.limits.timeout
+    if timeout:
         def expire() -> None:
             fired.set()
             eng.increment_epoch()
             if stdio is None:
-                _stop_if_blocked(done, spec.limits.timeout)
+                _stop_if_blocked(done, timeout)
 
-        timer = threading.Timer(spec.limits.timeout, expire)
+        timer = threading.Timer(timeout, expire)
         timer.daemon = True
         timer.start()
     try:
@@ -94,8 +96,8 @@ def _run(spec: RunSpec, stdio: tuple[Path, Path] | None) -> int:
     except wasmtime.ExitTrap as exit_:
         return exit_.code
     except wasmtime.Trap as trap:
-        if fired.is_set():
-            raise wall_clock_exceeded(spec.limits.timeout) from None
+        if fired.is_set() and timeout:
+            raise wall_clock_exceeded(timeout) from None
         raise WasiLspError(f"the guest trapped: {_last_line(trap)}") from None
     except wasmtime.WasmtimeError as error:
         raise WasiLspError(f"the guest failed: {_first_line(error)}") from None

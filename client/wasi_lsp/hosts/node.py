@@ -14,7 +14,7 @@ import re
 import shutil
 import signal
 import subprocess
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from wasi_lsp.errors import wall_clock_exceeded
@@ -52,7 +52,7 @@ def find_node() -> str | None:
     return os.environ.get("WASI_LSP_NODE") or shutil.which("node")
 
 
-@lru_cache(maxsize=None)
+@cache
 def node_version(node: str) -> tuple[int, ...] | None:
     try:
         out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout

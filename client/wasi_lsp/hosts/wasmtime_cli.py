@@ -236,7 +236,8 @@ def _check_namespaces() -> None:
     if unshare is None:
         reason = "the unshare program (util-linux) is not installed"
     else:
-        probe = subprocess.run([unshare, "--user", "--map-root-user", "--mount", "true"], capture_output=True, text=True)
+        probe = subprocess.run([unshare, "--user", "--map-root-user", "--mount", "true"],
+                               capture_output=True, text=True)
         if probe.returncode != 0:
             reason = f"unshare --user --mount failed: {probe.stderr.strip() or f'exit {probe.returncode}'}"
     if reason:

@@ -127,7 +127,7 @@ def install() -> None:
     atexit.register(_at_exit)
     import time
 
-    time.sleep = sleep
+    time.sleep = sleep  # type: ignore[assignment]
     from wasi_lsp_guest import pygls_adapter
 
     pygls_adapter.install()

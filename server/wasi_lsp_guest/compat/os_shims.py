@@ -130,7 +130,8 @@ def _absent_if_ungranted(real):
         except PermissionError as error:
             if error.errno != ENOTCAPABLE:
                 raise
-            raise FileNotFoundError(errno.ENOENT, "No such file or directory (not granted to the guest)", path) from None
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory (not granted to the guest)",
+                                    path) from None
 
     stat.__wrapped__ = real
     return stat
@@ -434,7 +435,8 @@ def _record(name: str, fields: tuple[str, ...]):
     namespace = {field: property(lambda self, i=i: self[i]) for i, field in enumerate(fields)}
     namespace["n_fields"] = namespace["n_sequence_fields"] = len(fields)
     namespace["__slots__"] = ()
-    namespace["__repr__"] = lambda self: f"{name}({', '.join(f'{f}={v!r}' for f, v in zip(fields, self))})"
+    namespace["__repr__"] = lambda self: (
+        f"{name}({', '.join(f'{f}={v!r}' for f, v in zip(fields, self, strict=False))})")
     return type(name, (tuple,), namespace)
 
 

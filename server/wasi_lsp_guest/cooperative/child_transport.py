@@ -83,7 +83,7 @@ class ChildTransport(transports.SubprocessTransport):
         argv = list(args)
         if not argv or not is_guest_python(argv[0]):
             raise not_python(argv[0] if argv else "")
-        child_ends = []
+        child_ends = []  # type: ignore[var-annotated]
         for fd, spec in enumerate((stdin, stdout, stderr)):
             if spec == subprocess.STDOUT and fd == 2:
                 child_ends.append(child_ends[1])
@@ -96,7 +96,7 @@ class ChildTransport(transports.SubprocessTransport):
                     self._ends[fd] = _ReadEnd(self, fd)
                     pipe.listen(self._on_data(fd), self._on_eof(fd))
             elif spec == subprocess.DEVNULL:
-                child_ends.append(open("/dev/null", "r" if fd == 0 else "w"))
+                child_ends.append(open("/dev/null", "r" if fd == 0 else "w"))  # noqa: SIM115 (the child owns it)
             elif spec is None:
                 child_ends.append(None)
             else:

@@ -16,8 +16,9 @@ cooperative work in the same interpreter, with its own process state
   an exception).
 * **Shared** (one interpreter): modules already imported and every module
   imported later (a module is executed once; its globals are shared, and so
-  are logger objects it holds from the process that imported it first), signal handlers, ``sys.flags``. ``-S`` drops site-packages from
-  the child's ``sys.path``; ``-I``/``-E`` ignore ``PYTHON*`` variables and
+  are logger objects it holds from the process that imported it first), signal handlers,
+  ``sys.flags``. ``-S`` drops site-packages from the child's ``sys.path``;
+  ``-I``/``-E`` ignore ``PYTHON*`` variables and
   ``-I`` adds no script directory; ``-u`` (or ``PYTHONUNBUFFERED``) makes the
   child's stdout and stderr unbuffered; other flags are accepted and ignored.
 * **Signals**: ``terminate()``/``kill()``/``send_signal()`` end the child
@@ -43,7 +44,7 @@ from wasi_lsp_guest.cooperative.scheduler import SCHEDULER
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable
+    from collections.abc import Callable
 
 _PYTHON_NAME = re.compile(r"python(3(\.\d+)?)?(\.exe|\.wasm)?")
 _PIDS = itertools.count(1000)
@@ -152,7 +153,8 @@ class Child:
         if stderr is stdout and isinstance(stdout, pipes.Pipe):
             context.stderr = context.stdout
         elif isinstance(stderr, pipes.Pipe):
-            context.stderr = pipes.writer(stderr, True, errors="backslashreplace", unbuffered=unbuffered, line_buffering=True)
+            context.stderr = pipes.writer(stderr, True, errors="backslashreplace", unbuffered=unbuffered,
+                                          line_buffering=True)
             self._outputs.append(context.stderr)
         else:
             context.stderr = stderr or parent.stderr
@@ -185,10 +187,7 @@ class Child:
 
     def _run(self) -> None:
         code = 0
-        if self.context.killed is not None:
-            code = -self.context.killed
-        else:
-            code = contexts.run_in(self.context, self._main)
+        code = -self.context.killed if self.context.killed is not None else contexts.run_in(self.context, self._main)
         self._ended(code)
 
     def _main(self) -> int:

@@ -63,7 +63,7 @@ class ThreadPoolExecutor(_base.Executor):
             raise BrokenThreadPool(self._broken)
         if self._shutdown:
             raise RuntimeError("cannot schedule new futures after shutdown")
-        future = _base.Future()
+        future = _base.Future()  # type: ignore[var-annotated]
         self._pending.add(future)
         future.add_done_callback(self._pending.discard)
         gate = getattr(getattr(fn, "__self__", None), "when_ready", None)

@@ -52,7 +52,7 @@ class _Finder:
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname in self.aliases:
-            return ModuleSpec(fullname, _AliasLoader(self.aliases[fullname]), is_package="." not in fullname)
+            return ModuleSpec(fullname, _AliasLoader(self.aliases[fullname]), is_package="." not in fullname)  # type: ignore[arg-type]
         if fullname not in self.patches:
             return None
         for finder in sys.meta_path:

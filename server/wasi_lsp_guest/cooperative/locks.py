@@ -33,11 +33,10 @@ class Lock:
             raise ValueError("can't specify a timeout for a non-blocking call")
         if timeout < 0 and timeout != -1:
             raise ValueError("timeout value must be a non-negative number")
-        if self._locked:
-            if not blocking or not SCHEDULER.block(self._free, None if timeout == -1 else timeout):
-                return False
+        if self._locked and (not blocking or not SCHEDULER.block(self._free, None if timeout == -1 else timeout)):
+            return False
         self._locked = True
-        self._holder = SCHEDULER.holder() if self._counted else None
+        self._holder = SCHEDULER.holder() if self._counted else None  # type: ignore[assignment]
         return True
 
     def _free(self) -> bool:

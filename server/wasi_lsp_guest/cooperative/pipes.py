@@ -18,7 +18,7 @@ from wasi_lsp_guest.cooperative.scheduler import SCHEDULER
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable
+    from collections.abc import Callable
 
 
 class Pipe:

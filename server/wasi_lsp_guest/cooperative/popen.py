@@ -46,7 +46,7 @@ class Popen(_StdlibPopen):
             self.stdin = pipes.writer(ends[0], self.text_mode, encoding, errors, unbuffered=unbuffered,
                                       line_buffering=self.text_mode and bufsize == 1)
             if self.text_mode:
-                self.stdin.reconfigure(write_through=True)
+                self.stdin.reconfigure(write_through=True)  # type: ignore[union-attr]
         if isinstance(ends[1], pipes.Pipe):
             self.stdout = pipes.reader(ends[1], self.text_mode, encoding, errors, unbuffered=unbuffered)
         if isinstance(ends[2], pipes.Pipe) and ends[2] is not ends[1]:
@@ -86,7 +86,7 @@ class Popen(_StdlibPopen):
 
     def wait(self, timeout=None):
         if self._settle() is None:
-            done = SCHEDULER.wait_until(lambda: self._child.returncode is not None, timeout)
+            done = SCHEDULER.wait_until(lambda: self._child.returncode is not None, timeout)  # type: ignore[union-attr]
             if not done:
                 if timeout is not None:
                     raise subprocess.TimeoutExpired(self.args, timeout)
@@ -118,7 +118,7 @@ class Popen(_StdlibPopen):
     def send_signal(self, sig) -> None:
         self._settle()
         if self.returncode is None:
-            self._child.send_signal(int(sig))
+            self._child.send_signal(int(sig))  # type: ignore[union-attr]
 
     def terminate(self) -> None:
         self.send_signal(signal.SIGTERM)

@@ -29,7 +29,7 @@ from _collections import deque  # not collections: cheaper at every guest start
 
 TYPE_CHECKING = False  # typing is not imported at run time: it slows every guest start
 if TYPE_CHECKING:
-    from typing import Callable
+    from collections.abc import Callable
 
 
 class Shutdown(SystemExit):
@@ -137,7 +137,8 @@ class Scheduler:
         #: Set once the I/O pump reported that no input can ever come again.
         self.input_ended = False
         self.main_ident = _thread.get_ident()
-        #: [ident, name, sleeps taken, locks held] of the cooperative threads running, innermost last; empty: the main thread.
+        #: [ident, name, sleeps taken, locks held] of the cooperative threads running, innermost last;
+        #: empty: the main thread.
         self._running: list[list] = []
         #: (condition, deadline, frame, thread name) of the waits in progress, outermost first (one stack: they nest).
         self._waits: list[tuple] = []

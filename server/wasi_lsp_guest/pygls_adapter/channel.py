@@ -13,7 +13,7 @@ import select
 import sys
 import time
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 from wasi_lsp_guest.cooperative.scheduler import Shutdown
 from wasi_lsp_guest.pygls_adapter.framing import FrameParser, encode
@@ -47,8 +47,8 @@ class ClientGone(Shutdown):
 def note(message: str) -> None:
     """One line to stderr, the only place the adapter talks besides the LSP stream."""
     try:
-        sys.__stderr__.write(f"wasi-lsp: {message}\n")
-        sys.__stderr__.flush()
+        sys.__stderr__.write(f"wasi-lsp: {message}\n")  # type: ignore[union-attr]
+        sys.__stderr__.flush()  # type: ignore[union-attr]
     except (OSError, ValueError):
         pass
 
@@ -142,7 +142,7 @@ class Channel:
             if frame.error is not None:
                 self._reject(None, PARSE_ERROR, f"Parse error: {frame.error}")
             else:
-                self._enqueue(frame.body)
+                self._enqueue(frame.body)  # type: ignore[arg-type]
         return True
 
     def _read_ahead(self) -> None:
@@ -184,7 +184,8 @@ class Channel:
         if not cancels:
             self._unscanned = False
             return
-        queued = {m["id"]: m for m in self._queue if "method" in m and isinstance(m.get("id"), (int, str)) and m["id"] in cancels}
+        queued = {m["id"]: m for m in self._queue
+                  if "method" in m and isinstance(m.get("id"), (int, str)) and m["id"] in cancels}
         if not queued:
             self._unscanned = False
             return

@@ -72,14 +72,14 @@ class FrameParser:
                 if error:
                     frames.append(Frame(error=error))
                     continue
-                if length > MAX_BODY:
-                    dropped = min(length, len(self._buf))
+                if length > MAX_BODY:  # type: ignore[operator]
+                    dropped = min(length, len(self._buf))  # type: ignore[assignment,type-var]
                     del self._buf[:dropped]
-                    self._skip = length - dropped
+                    self._skip = length - dropped  # type: ignore[operator]
                     frames.append(Frame(error=f"Content-Length {length} exceeds the {MAX_BODY}-byte limit"))
                     continue
                 self._body_length = length
-            if len(self._buf) < self._body_length:
+            if len(self._buf) < self._body_length:  # type: ignore[operator]
                 break
             frames.append(Frame(body=bytes(self._buf[: self._body_length])))
             del self._buf[: self._body_length]

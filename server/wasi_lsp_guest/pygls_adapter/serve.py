@@ -18,7 +18,8 @@ import os
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from wasi_lsp_guest.cooperative import contexts
 from wasi_lsp_guest.cooperative.scheduler import SCHEDULER
