@@ -32,7 +32,7 @@ def wasi_lsp(*args: str, input: str | bytes | None = None, timeout: float = 300,
 
 def guest_python() -> str:
     """``X.Y`` of the runtime this session's commands run on (``--wasi-runtime`` moves them)."""
-    from wasi_lsp.runtime import resolve
+    from wasi_lsp.runtime_resolve import resolve
 
     return resolve().tag
 
@@ -43,7 +43,8 @@ def pyc_tag() -> str:
 
 def guest_stdlib_mounts() -> list[str]:
     """The guest paths the runtime itself needs mounted (none for an embedded stdlib)."""
-    from wasi_lsp.runtime import resolve, runtime_mounts
+    from wasi_lsp.runtime import runtime_mounts
+    from wasi_lsp.runtime_resolve import resolve
 
     return [mount.guest for mount in runtime_mounts(resolve())]
 

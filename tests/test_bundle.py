@@ -198,7 +198,7 @@ def test_listings_describe_the_shipped_folders_exactly(tiny):
 def _bytecode_tag() -> str:
     """cpython-3XY of the runtime a bundle ships (the built one where the resolved one cannot start in VS Code)."""
     from wasi_lsp.bundle.vscode import runtime_for_vscode
-    from wasi_lsp.runtime import resolve
+    from wasi_lsp.runtime_resolve import resolve
 
     major, minor = runtime_for_vscode(resolve(), chosen=False, log=lambda _text: None).python_version
     return f"cpython-{major}{minor}"
@@ -387,7 +387,7 @@ def test_a_secret_in_the_server_code_stops_packaging(tmp_path, node_modules):
 
 def test_a_runtime_that_walks_the_preopens_twice_is_refused(tmp_path):
     # The pinned runtime, named by path: wasi-vfs walks the preopens, then wasi-libc again.
-    from wasi_lsp.runtime import resolve
+    from wasi_lsp.runtime_resolve import resolve
 
     pinned = resolve("pinned").wasm
     proc = wasi_lsp("bundle", "vscode", "rstls", "--runtime", str(pinned), "--out", str(tmp_path / "ext"),

@@ -138,7 +138,7 @@ def test_a_killed_builder_does_not_block_the_next(tmp_path, monkeypatch):
 def test_racing_snapshots_of_the_built_runtime_make_one(tmp_path):
     """Three processes snapshot the same preload at once (needs built:3.11; its own job runs it)."""
     from wasi_lsp import runtime_build
-    from wasi_lsp.runtime import resolve
+    from wasi_lsp.runtime_resolve import resolve
 
     if runtime_build.read_manifest("3.11") is None:
         pytest.fail("built:3.11 is missing: run scripts/build-runtime.sh before pytest -m runtime_build")

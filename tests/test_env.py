@@ -99,7 +99,7 @@ def test_key_covers_requirements_and_runtime(pinned_runtime, tmp_path):
 
 @pytest.fixture
 def pinned_runtime(fresh_cache):
-    from wasi_lsp.runtime import resolve
+    from wasi_lsp.runtime_resolve import resolve
 
     return resolve("pinned")
 

