@@ -252,7 +252,7 @@ def _spec(args, dirs=(), env=()):
 
     grants = _grants(dirs)
     grants.env = list(env)
-    spec, _ = sandbox.build(grants, list(args))
+    spec = sandbox.build(grants, list(args))
     return spec
 
 
@@ -352,7 +352,7 @@ def test_a_preload_that_leaves_a_file_open_is_refused(built, tmp_path):
     (tmp_path / "leaky.py").write_text("handle = open(__file__)\n")
     grants = _grants([f"{tmp_path}:ro"])
     grants.prepend = [str(tmp_path)]
-    spec, _ = sandbox.build(grants, [])
+    spec = sandbox.build(grants, [])
     with pytest.raises(WasiLspError, match="descriptor \\d+ is still open after the preloads"):
         snapshot.create(spec, ["leaky"], say=lambda text: None)
 

@@ -15,13 +15,11 @@ A build whose recorded inputs equal the current ones is skipped.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -609,21 +607,3 @@ def _build_once(recipe: dict, tag: str, work: Path, jobs: int, final: Path, say)
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return outputs, time.monotonic() - started
-
-
-# -- CLI ------------------------------------------------------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--python", default="3.11", choices=sorted(RECIPES), help="which CPython to build")
-    parser.add_argument("--force", action="store_true", help="rebuild even when the manifest matches")
-    parser.add_argument("--jobs", "-j", type=int, help="parallel compile jobs (default: all cores)")
-    parser.add_argument("--verify-reproducible", action="store_true",
-                        help="build a second time in another directory and compare the hashes")
-
-
-def run(options) -> int:
-    build(options.python, force=options.force, jobs=options.jobs,
-          verify_reproducible=options.verify_reproducible, say=lambda text: print(text, file=sys.stderr))
-    print(output_dir(options.python) / "python.wasm")
-    return 0

@@ -144,10 +144,13 @@ def _paths(args: list[str], mounts: list[Mount], cwd: Path) -> list[str]:
     return out
 
 
-def build(grants: Grants, args: list[str], *, quiet: bool = False) -> tuple[RunSpec, GuestEnv]:
-    """The run's spec and environment; unless ``quiet``, one stderr line per version the guest got older."""
+def build(grants: Grants, args: list[str], *, quiet: bool = False, env: GuestEnv | None = None) -> RunSpec:
+    """The run's spec; unless ``quiet``, one stderr line per version the guest got older.
+
+    ``env`` is the guest environment when the caller already built it for ``grants``.
+    """
     runtime = grants.runtime
-    env = ensure_env(grants.requirements, runtime)
+    env = env or ensure_env(grants.requirements, runtime)
     if not quiet:
         for downgrade in downgrades.of_env(env, runtime):
             print(f"wasi-lsp: {downgrade.line()}", file=sys.stderr, flush=True)
@@ -176,8 +179,7 @@ def build(grants: Grants, args: list[str], *, quiet: bool = False) -> tuple[RunS
     if grants.prepend:
         guest_env["WASI_LSP_PREPEND"] = ":".join(grants.prepend)
     guest_env.update(parse_env(grants.env))
-    spec = RunSpec(runtime=runtime, args=tuple(guest_args), env=guest_env, mounts=tuple(mounts), limits=grants.limits)
-    return spec, env
+    return RunSpec(runtime=runtime, args=tuple(guest_args), env=guest_env, mounts=tuple(mounts), limits=grants.limits)
 
 
 def describe(spec: RunSpec, host: str) -> str:

@@ -19,10 +19,8 @@ snapshot is made, and runs, with ``PYTHONHASHSEED=0`` and says so in
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -296,7 +294,7 @@ def for_serve(spec: RunSpec, *, mode: str, preload: list[str] | None, server: st
     wanted one with this run's mounts and fails when it cannot; ``off`` never
     uses one. Without ``make`` (``--print-capabilities``), ``auto`` only looks.
     """
-    from wasi_lsp.cli import SNAPSHOT_MODES as MODES
+    from wasi_lsp.commands.options import SNAPSHOT_MODES as MODES
 
     if mode not in MODES:
         raise WasiLspError(f"snapshot mode {mode!r} is not one of {', '.join(MODES)}",
@@ -372,42 +370,9 @@ def _stale_note(identity: dict, server: str | None) -> str | None:
     return None
 
 
-# -- CLI ------------------------------------------------------------------------------------
-
-
 def configured_preload(options, project) -> list[str] | None:
     """``--preload``, else ``preload`` in ``[tool.wasi-lsp]`` (a list or a comma-separated string)."""
     text = getattr(options, "preload", None) or project.get("preload")
     if not text:
         return None
     return parse_preload(text if isinstance(text, str) else ",".join(map(str, text)))
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from wasi_lsp.cli import sandbox_options
-
-    sandbox_options(parser)
-    parser.add_argument("--preload", metavar="MODULES",
-                        help="modules to import before the snapshot, comma-separated "
-                             "(default: [tool.wasi-lsp] preload, else the module the server is served from)")
-    parser.add_argument("server", nargs="?",
-                        help="the server it is for (default: [tool.wasi-lsp] server): selects its environment")
-
-
-def run(options) -> int:
-    from wasi_lsp import commands, sandbox
-
-    project = commands.project_config(options)
-    preload = configured_preload(options, project)
-    if options.server or project.get("server"):
-        spec, server = commands.serve_spec(options, project)
-        preload = preload or default_preload(server, spec.args)
-    elif preload:
-        spec, _env = sandbox.build(commands.grants_from(options, project), [])
-        server = None
-    else:
-        raise WasiLspError("nothing to snapshot: no server and no --preload",
-                           fix="name the server (wasi-lsp runtime snapshot rstls) or the modules (--preload pygls)")
-    snap = create(spec, preload, server=server, say=lambda text: print(text, file=sys.stderr))
-    print(snap.wasm)
-    return 0

@@ -7,36 +7,33 @@ import os
 import sys
 from pathlib import Path
 
+from wasi_lsp.commands.options import add_server_target, sandbox_options
 from wasi_lsp.errors import WasiLspError
 
 
 def add_parser(sub) -> None:
-    from wasi_lsp.cli import sandbox_options
-
     bundle = sub.add_parser("bundle", help="ship a language server as an editor extension")
     targets = bundle.add_subparsers(dest="bundle_target", required=True, metavar="EDITOR")
     vscode = targets.add_parser(
         "vscode", help="a VS Code extension (desktop and the Web) running the server on WASI Python",
     )
     sandbox_options(vscode)
-    vscode.add_argument("server", nargs="?",
-                        help="module, module:object, or a console script (default: [tool.wasi-lsp] server)")
+    add_server_target(vscode)
     vscode.add_argument("--out", required=True, type=Path, metavar="DIR", help="the extension folder to write")
     vscode.add_argument("--vsix", action="store_true", help="also package it as NAME-VERSION.vsix beside DIR")
     vscode.add_argument("--version", dest="extension_version", metavar="X.Y.Z",
                         help="extension version (default: [project] version, else 0.1.0)")
-    bundle.set_defaults(command_module=__name__)
 
 
 def run(options) -> int:
     from wasi_lsp.bundle import vscode
-    from wasi_lsp.commands import grants_from, project_config
+    from wasi_lsp.commands.options import grants_from, project_config, server_args, server_target
+    from wasi_lsp.env import ensure_env
     from wasi_lsp.overlay import guest_requirements
     from wasi_lsp.sandbox import parse_env
-    from wasi_lsp.serving import server_args, server_spec
 
     project = project_config(options)
-    server = server_spec(options, project, "bundle", "wasi-lsp bundle vscode my_module:server --out DIR")
+    server = server_target(options, project, "bundle", "wasi-lsp bundle vscode my_module:server --out DIR")
     if options.dir:
         raise WasiLspError(
             "--dir has no meaning in a bundle: VS Code mounts only the extension and the workspace folder",
@@ -57,7 +54,7 @@ def run(options) -> int:
     chosen = (options.runtime or project.get("runtime") or os.environ.get("WASI_LSP_RUNTIME") or "default") != "default"
     grants = dataclasses.replace(grants, runtime=vscode.runtime_for_vscode(grants.runtime, chosen=chosen, log=log))
     manifest = vscode.manifest_from(project, server, options.extension_version or _project_version(project))
-    args = server_args(server, grants, [])
+    args = server_args(server, [], lambda: ensure_env(grants.requirements, grants.runtime).console_scripts())
     search = [p for p in (Path.cwd(), project.root) if p is not None]
     built = vscode.build(
         server=server, target_args=args, requirements=grants.requirements, runtime=grants.runtime,

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wasi_lsp.commands.options import sandbox_options
 from wasi_lsp.testdeps import canonical, requirement_name
 
 CLASSIFIER = "Environment :: WebAssembly :: WASI"
@@ -24,13 +25,10 @@ NOT_MODULES = {"tests", "test", "testing", "docs", "doc", "setup", "conftest", "
 
 
 def add_parser(sub) -> None:
-    from wasi_lsp.cli import sandbox_options
-
     p = sub.add_parser("check", help="report per dependency whether the project can run in WASI")
     sandbox_options(p)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("project", nargs="?", default=".", help="the project directory (default: .)")
-    p.set_defaults(command_module=__name__)
 
 
 @dataclass
@@ -93,7 +91,7 @@ def _probe(grants, modules: list[str]) -> dict:
 
     if not modules:
         return {}
-    spec, _env = sandbox.build(grants, ["-m", "wasi_lsp_guest.lacks", *modules], quiet=True)
+    spec = sandbox.build(grants, ["-m", "wasi_lsp_guest.lacks", *modules], quiet=True)
     code, out, err = embedded.run_captured(spec)
     try:
         return json.loads(out.strip().splitlines()[-1])
@@ -107,7 +105,7 @@ def _suite(plan) -> dict:
     from wasi_lsp import sandbox
     from wasi_lsp.hosts import embedded
 
-    spec, _env = sandbox.build(plan.grants, plan.args, quiet=True)
+    spec = sandbox.build(plan.grants, plan.args, quiet=True)
     code, out, err = embedded.run_captured(spec)
     junit = Path(next(a for a in plan.args if a.startswith("--junitxml=")).partition("=")[2])
     counts: dict[str, Any] = {"exit_code": code, "passed": 0, "failed": 0, "errors": 0, "skipped": 0,
@@ -131,7 +129,7 @@ def _suite(plan) -> dict:
 
 
 def build_report(options) -> Report:
-    from wasi_lsp.wasi_pytest import plan as make_plan
+    from wasi_lsp.commands.pytest import plan as make_plan
 
     from wasi_lsp.sandbox import scratch_dir
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wasi_lsp import config as config_mod
+from wasi_lsp.commands.options import grants_from, sandbox_options
 from wasi_lsp.errors import WasiLspError
 from wasi_lsp.purity import Dropped, split_pure
 from wasi_lsp.sandbox import Grants
@@ -32,8 +33,6 @@ SPLIT_REQUIREMENT = "pytest-split>=0.9,<1"
 
 
 def add_parser(sub) -> None:
-    from wasi_lsp.cli import sandbox_options
-
     p = sub.add_parser("pytest", help="run a project's test suite inside WASI: wasi-lsp pytest [DIR] -- ARGS")
     sandbox_options(p)
     p.add_argument("--strict", action="store_true",
@@ -49,7 +48,6 @@ def add_parser(sub) -> None:
     # One REMAINDER, split by split_project(): argparse alone would take `-- -k x` as PROJECT=-k.
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="[PROJECT_DIR] [-- PYTEST_ARGS]",
                    help="the project directory (default: .), then arguments for pytest after --")
-    p.set_defaults(command_module=__name__)
 
 
 def _positive(text: str) -> int:
@@ -95,8 +93,6 @@ def project_dir(text: str) -> Path:
 
 
 def plan(options, project_text: str, pytest_args: list[str], *, strict: bool) -> Plan:
-    from wasi_lsp.commands import grants_from
-
     project = project_dir(project_text)
     config = config_mod.ProjectConfig() if options.no_project else config_mod.load(project)
     if config.root is not None and config.root != project:
@@ -190,7 +186,7 @@ def run(options) -> int:
         return _run_shards(options, p, args)
     host = get_host(p.host)
     describe_plan(p)
-    spec, _env = sandbox.build(p.grants, p.args)
+    spec = sandbox.build(p.grants, p.args)
     if options.print_capabilities:
         print(sandbox.describe(spec, host.name))
         return 0
