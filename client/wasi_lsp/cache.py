@@ -112,6 +112,30 @@ def publish_dir(staging: Path, final: Path, marker: str | None = None) -> None:
     raise OSError(f"cannot publish {staging} as {final}")
 
 
+@contextmanager
+def staged(final: Path, *, marker: str | None = None, replace: bool = False) -> Iterator[Path]:
+    """Build the cache entry ``final`` in a fresh staging folder, then publish it.
+
+    The block fills the yielded folder; when it ends without an error the
+    folder becomes ``final`` (:func:`publish_dir`: a concurrent winner is
+    kept; with ``replace``, an existing ``final`` is replaced instead). On any
+    error, or an interrupt, the folder is removed and nothing is published,
+    so a reader never sees a half-built entry.
+    """
+    staging = staging_dir(final)
+    try:
+        yield staging
+        if replace:
+            if final.exists():
+                shutil.rmtree(final)
+            os.rename(staging, final)
+        else:
+            publish_dir(staging, final, marker)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
 def sweep_partials(directory: Path, older_than: float = 3600.0) -> None:
     """Remove leftovers of interrupted writes (never loaded, but they take space).
 

@@ -79,8 +79,7 @@ def _build(reqs: tuple[str, ...], runtime: Runtime, envs: Path, final: Path, *, 
     cache.sweep_partials(envs)
     if reqs and not quiet:
         print(f"wasi-lsp: building the guest environment for {' '.join(reqs)}...", file=sys.stderr, flush=True)
-    staging = cache.staging_dir(final)
-    try:
+    with cache.staged(final, marker="wasi-lsp-env.json") as staging:
         notes = _install(list(reqs), runtime, staging, quiet=quiet)
         _compile_bytecode(runtime, staging, guest_dir=GUEST_ENV)
         installed = sorted(p.name.removesuffix(".dist-info") for p in (staging / "lib/python").glob("*.dist-info"))
@@ -94,10 +93,6 @@ def _build(reqs: tuple[str, ...], runtime: Runtime, envs: Path, final: Path, *, 
                 "notes": notes,
             },
         )
-        cache.publish_dir(staging, final, marker="wasi-lsp-env.json")
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def pip_target_args(runtime: Runtime, target: Path) -> list[str]:

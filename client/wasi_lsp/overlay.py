@@ -58,8 +58,7 @@ def ensure_overlay(runtime: Runtime) -> Path:
 
 def _build(runtime: Runtime, overlays: Path, final: Path) -> None:
     cache.sweep_partials(overlays)
-    staging = cache.staging_dir(final)
-    try:
+    with cache.staged(final, marker="sitecustomize.py") as staging:
         for name in GUEST_PACKAGES:
             root = _package_dir(name)
             for path in _sources(root):
@@ -70,10 +69,6 @@ def _build(runtime: Runtime, overlays: Path, final: Path) -> None:
         from wasi_lsp.env import _compile_bytecode
 
         _compile_bytecode(runtime, staging, guest_dir=GUEST_OVERLAY)
-        cache.publish_dir(staging, final, marker="sitecustomize.py")
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 #: Console scripts of the guest packages (their dist-info lives on the host only).

@@ -137,8 +137,11 @@ class MatrixConfig(ClientServerConfig):
     spec: str = ""
     requirements: tuple[str, ...] = ()
     dirs: tuple[Path, ...] = ()
-    #: Natively, whether server_command is ours (ending in the spec) rather than the user's native_command.
+    #: Natively, whether server_command is ours (:func:`_native_command`) rather than the user's native_command.
     own_command: bool = True
+    #: In WASI, the host and the variables for the server (server_command is :func:`serve_command` of them).
+    host: str = "wasmtime"
+    guest_env: dict[str, str] = attrs.field(factory=dict)
 
     @property
     def is_wasi(self) -> bool:
@@ -149,13 +152,15 @@ class MatrixConfig(ClientServerConfig):
         command = list(self.server_command)
         if self.is_wasi:
             await _ensure_guest_env(self.requirements + tuple(guest_requirements(self.spec)))
-            # server_command is [python, -m, wasi_lsp, serve, ...options..., SPEC]
-            command[4:4] = [arg for temp in _mounted_temp() for arg in ("--dir", str(temp))]
+            # Known only now: pytest's temporary directory, where tmp_path workspaces live.
+            temps = [arg for temp in _mounted_temp() for arg in ("--dir", str(temp))]
+            command = serve_command(self.spec, requirements=self.requirements, dirs=self.dirs, env=self.guest_env,
+                                    host=self.host, options=temps)
         else:
             site = await asyncio.to_thread(native_site, self.requirements)
             env["PYTHONPATH"] = python_path(site, *self.dirs)
             if self.own_command:
-                command[-1] = native_target(self.spec, site)
+                command = _native_command(native_target(self.spec, site))
             env.update(self.server_env or {})
         if devtools is not None:
             command = self._get_devtools_command(devtools) + command
@@ -206,16 +211,23 @@ def matrix(
     configs = Matrix()
     for runtime, host in _selection:
         if runtime == "native":
-            command = list(native_command) if native_command else [sys.executable, "-m", "wasi_lsp_guest.serve", server]
+            command = list(native_command) if native_command else _native_command(server)
             configs.append(MatrixConfig(server_command=command, server_env=dict(env), label="native", timeout=timeout,
                                         spec=server, requirements=tuple(requirements), dirs=paths,
                                         own_command=native_command is None))
             continue
-        command = serve_command(server, requirements=requirements, dirs=paths, env=env, host=host or "wasmtime")
+        host = host or "wasmtime"
+        command = serve_command(server, requirements=requirements, dirs=paths, env=env, host=host)
         label = f"wasi-{host}{_cell_suffix()}"
         configs.append(MatrixConfig(server_command=command, label=label, timeout=timeout,
-                                    spec=server, requirements=tuple(requirements), dirs=paths))
+                                    spec=server, requirements=tuple(requirements), dirs=paths,
+                                    host=host, guest_env=dict(env)))
     return configs
+
+
+def _native_command(target: str) -> list[str]:
+    """The server natively: wasi-lsp's serve adapter on this interpreter, as in the guest."""
+    return [sys.executable, "-m", "wasi_lsp_guest.serve", target]
 
 
 def serve_command(server: str, *, requirements: Sequence[str] = (), dirs: Sequence[str | Path] = (),

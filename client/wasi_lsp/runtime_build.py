@@ -595,15 +595,8 @@ def _build_once(recipe: dict, tag: str, work: Path, jobs: int, final: Path, say)
         say(f"  {text} ({time.monotonic() - started:.0f} s)")
 
     build_dir = compile_tree(recipe, work, log, jobs, step)
-    staging = cache.staging_dir(final)
-    try:
+    with cache.staged(final, replace=True) as staging:
         step("[4/4] lib/ and bytecode")
         assemble(recipe, tag, build_dir, staging, log)
         outputs = output_hashes(staging, tag)
-        if final.exists():
-            shutil.rmtree(final)
-        os.rename(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return outputs, time.monotonic() - started

@@ -34,9 +34,8 @@ META = "snapshot.json"
 INIT_FUNC = "wizer.initialize"
 #: Mounts whose host side is a fresh private directory on every run: only their guest side must match.
 SCRATCH_GUESTS = ("/tmp", "/dev")
-#: Variables the snapshot adds to the run; the guest refuses a run where they differ.
-SNAPSHOT_ENV = ("PYTHONHASHSEED", "WASI_LSP_PRELOAD")
-#: Variables that shaped the import state (the guest's STRUCTURAL list, less SNAPSHOT_ENV): a run must repeat them.
+#: Variables that shaped the import state (the guest's STRUCTURAL list, less the two the snapshot adds itself,
+#: PYTHONHASHSEED and WASI_LSP_PRELOAD): a run must repeat them.
 IMPORT_ENV = ("PYTHONPATH", "PYTHONHOME", "PYTHONDONTWRITEBYTECODE", "WASI_LSP_SITE", "WASI_LSP_PREPEND")
 
 
@@ -152,40 +151,36 @@ def _create(spec: RunSpec, preload: list[str], final: Path, *, server: str | Non
         raise WasiLspError("snapshots need the wasmtime CLI (its wizer command)", fix="pip install 'wasi-lsp[cli]'")
     env = {**spec.env, **snapshot_env(preload)}
     env.pop("WASI_LSP_CWD", None)
-    staging = cache.staging_dir(final)
     import subprocess  # here, not at the top: `serve` imports this module on every start
 
-    command = [wasmtime, "wizer", "-S", "cli", "-f", INIT_FUNC, "-o", str(staging / "python.wasm")]
-    for mount in spec.mounts:
-        command += ["--dir", f"{mount.host}::{mount.guest}"]
-    for name, value in sorted(env.items()):
-        command += ["--env", f"{name}={value}"]
-    command.append(str(runtime.wasm))
-    started = time.monotonic()
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0 or not (staging / "python.wasm").is_file():
-        import shutil
-
-        shutil.rmtree(staging, ignore_errors=True)
-        raise WasiLspError(
-            f"wizer could not snapshot {runtime.wasm} with --preload {','.join(preload)} "
-            f"(exit {done.returncode}):\n{(done.stderr or done.stdout).strip()[-2000:]}",
-            fix="check that each preloaded module imports in wasi-lsp run, and that it leaves no file open",
-        )
-    assert runtime.stdlib is not None  # checked by snapshottable()
-    os.symlink(runtime.stdlib.parent, staging / "lib")
-    meta = {
-        "preload": preload,
-        "server": server,
-        "identity": identity,
-        "runtime": str(runtime.wasm),
-        "mounts": mount_record(spec.mounts),
-        "env": env,
-        "sha256": cache.file_sha256(staging / "python.wasm"),
-        "seconds": round(time.monotonic() - started, 1),
-    }
-    cache.atomic_write_json(staging / META, meta)
-    cache.publish_dir(staging, final, marker=META)
+    with cache.staged(final, marker=META) as staging:
+        command = [wasmtime, "wizer", "-S", "cli", "-f", INIT_FUNC, "-o", str(staging / "python.wasm")]
+        for mount in spec.mounts:
+            command += ["--dir", f"{mount.host}::{mount.guest}"]
+        for name, value in sorted(env.items()):
+            command += ["--env", f"{name}={value}"]
+        command.append(str(runtime.wasm))
+        started = time.monotonic()
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0 or not (staging / "python.wasm").is_file():
+            raise WasiLspError(
+                f"wizer could not snapshot {runtime.wasm} with --preload {','.join(preload)} "
+                f"(exit {done.returncode}):\n{(done.stderr or done.stdout).strip()[-2000:]}",
+                fix="check that each preloaded module imports in wasi-lsp run, and that it leaves no file open",
+            )
+        assert runtime.stdlib is not None  # checked by snapshottable()
+        os.symlink(runtime.stdlib.parent, staging / "lib")
+        meta = {
+            "preload": preload,
+            "server": server,
+            "identity": identity,
+            "runtime": str(runtime.wasm),
+            "mounts": mount_record(spec.mounts),
+            "env": env,
+            "sha256": cache.file_sha256(staging / "python.wasm"),
+            "seconds": round(time.monotonic() - started, 1),
+        }
+        cache.atomic_write_json(staging / META, meta)
     say(f"snapshot: {final / 'python.wasm'} ({meta['seconds']} s)")
     return Snapshot(final, meta)
 

@@ -201,21 +201,17 @@ def native_site(requirements: Sequence[str]) -> Path | None:
 
 
 def _install_native(requirements: Sequence[str], final: Path) -> None:
-    staging = cache.staging_dir(final)
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--target", str(staging), "--disable-pip-version-check",
-         "--no-warn-script-location", "--progress-bar", "off", "--quiet", *requirements],
-        capture_output=True, text=True,
-    )
-    if proc.returncode != 0:
-        import shutil
-
-        shutil.rmtree(staging, ignore_errors=True)
-        raise WasiLspError(
-            f"pip could not install {' '.join(requirements)} for the native run:\n{proc.stderr[-2000:]}",
-            fix="check the requirement names and versions passed to matrix(requirements=...)",
+    with cache.staged(final) as staging:
+        proc = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--target", str(staging), "--disable-pip-version-check",
+             "--no-warn-script-location", "--progress-bar", "off", "--quiet", *requirements],
+            capture_output=True, text=True,
         )
-    cache.publish_dir(staging, final)
+        if proc.returncode != 0:
+            raise WasiLspError(
+                f"pip could not install {' '.join(requirements)} for the native run:\n{proc.stderr[-2000:]}",
+                fix="check the requirement names and versions passed to matrix(requirements=...)",
+            )
 
 
 def native_target(server: str, site: Path | None) -> str:

@@ -59,8 +59,7 @@ def _npm_ci(final: Path) -> None:
     node()
     npm = _which("npm")
     cache.sweep_partials(final.parent)
-    staging = cache.staging_dir(final)
-    try:
+    with cache.staged(final) as staging:
         for name in ("package.json", "package-lock.json"):
             shutil.copy2(TEMPLATE / name, staging / name)
         proc = subprocess.run(
@@ -72,10 +71,6 @@ def _npm_ci(final: Path) -> None:
                 f"npm ci failed for the pinned extension toolchain (exit {proc.returncode}):\n{proc.stderr[-2000:]}",
                 fix="check that the npm registry is reachable (or that npm's cache holds the packages)",
             )
-        cache.publish_dir(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def run_node(args: list[str], *, what: str, cwd: Path | None = None, fix: str | None = None) -> str:

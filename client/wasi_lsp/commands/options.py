@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from wasi_lsp import config as config_mod
 from wasi_lsp.errors import WasiLspError
+from wasi_lsp.hosts import host_choices
 
 if TYPE_CHECKING:
     from wasi_lsp.sandbox import Grants
@@ -27,7 +28,7 @@ def sandbox_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--runtime",
                    help="auto (default: built:3.11 when built, else pinned) | pinned | built:X.Y | PATH to python.wasm")
     g.add_argument("--runtime-sha256", help="expected sha256 of a --runtime PATH")
-    g.add_argument("--host", help="wasmtime (default) | wasmtime-cli | node")
+    g.add_argument("--host", help=host_choices())
     g.add_argument("--with", dest="with_", action="append", default=[], metavar="REQ",
                    help="add a requirement to the guest environment (repeatable)")
     g.add_argument("--requirements", "-r", action="append", default=[], metavar="FILE",

