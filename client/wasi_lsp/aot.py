@@ -11,7 +11,6 @@ recompiled, never loaded.
 from __future__ import annotations
 
 import atexit
-import json
 import os
 import sys
 from functools import lru_cache
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from wasi_lsp import cache
 from wasi_lsp.errors import WasiLspError
+from wasi_lsp.progress import progress
 from wasi_lsp.runtime import Runtime, verify
 
 #: Settings that change the compiled code. Epoch interruption (a check at every
@@ -90,7 +90,7 @@ def load_module(runtime: Runtime, interruptible: bool = False):
     identity = _identity(runtime_sha256, interruptible)
 
     def cached():
-        if _artifact_is_intact(artifact, record, identity):
+        if cache.artifact_is_intact(artifact, record, identity):
             try:
                 return wasmtime.Module.deserialize_file(engine(interruptible), str(artifact))
             except wasmtime.WasmtimeError:
@@ -104,33 +104,6 @@ def load_module(runtime: Runtime, interruptible: bool = False):
         return cached() or compile_module(runtime, artifact, record, interruptible)
 
 
-def _artifact_is_intact(artifact: Path, record: Path, identity: dict) -> bool:
-    """Whether the artifact is exactly what was compiled for ``identity``.
-
-    The full hash is checked whenever the file's stat stamp differs from the
-    one recorded when it was last hashed. The stamp includes the inode change
-    time, which every write (and every ``utime`` that hides one) moves, so an
-    unchanged stamp means unchanged bytes and a warm start skips hashing 27 MB.
-    """
-    try:
-        data = json.loads(record.read_text())
-        expected = data["sha256"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    if any(data.get(key) != value for key, value in json.loads(json.dumps(identity)).items()):
-        return False  # stale: compiled for another runtime, wasmtime or setting
-    try:
-        stamp = cache.stat_stamp(artifact)
-    except OSError:
-        return False
-    if data.get("stamp") == stamp:
-        return True
-    if cache.file_sha256(artifact) != expected:
-        return False
-    cache.atomic_write_json(record, {**data, "stamp": stamp})
-    return True
-
-
 def compile_module(runtime: Runtime, artifact: Path, record: Path, interruptible: bool = False):
     import hashlib
 
@@ -139,7 +112,7 @@ def compile_module(runtime: Runtime, artifact: Path, record: Path, interruptible
     runtime_sha256 = verify(runtime, force=True)  # never compile a file that was not just hashed
     cache.sweep_partials(artifact.parent)
     kind = " (with wall-clock limit checks, for --timeout)" if interruptible else ""
-    with _progress(f"Compiling {runtime.wasm.name} for this machine{kind} (once per wasmtime and runtime)"):
+    with progress(f"Compiling {runtime.wasm.name} for this machine{kind} (once per wasmtime and runtime)"):
         try:
             module = wasmtime.Module.from_file(engine(interruptible), str(runtime.wasm))
         except wasmtime.WasmtimeError as error:
@@ -160,19 +133,3 @@ def compile_module(runtime: Runtime, artifact: Path, record: Path, interruptible
         },
     )
     return module
-
-
-def _progress(message: str):
-    """A spinner on an interactive stderr; one plain line otherwise."""
-    from contextlib import contextmanager
-
-    @contextmanager
-    def plain():
-        print(f"wasi-lsp: {message}...", file=sys.stderr, flush=True)
-        yield
-
-    if not sys.stderr.isatty():
-        return plain()
-    from rich.console import Console
-
-    return Console(stderr=True).status(message, spinner="dots")

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from wasi_lsp.env import _canon, _chain, _missing_pure, _native_resolution
+from wasi_lsp.requirements import canonical, dependency_chain, missing_pure, native_resolution
 
 if TYPE_CHECKING:
     from wasi_lsp.env import GuestEnv
@@ -44,12 +44,12 @@ def find(requirements: list[str], picked: dict[str, str], runtime: Runtime) -> l
 
     if not requirements or not picked:
         return []
-    native, _stderr = _native_resolution(requirements)
+    native, _stderr = native_resolution(requirements)
     if native is None:
         return None
     found = []
     for name, version in sorted(picked.items()):
-        newest = native["versions"].get(_canon(name))
+        newest = native["versions"].get(canonical(name))
         try:
             older = newest is not None and Version(version) < Version(newest)
         except InvalidVersion:
@@ -65,12 +65,12 @@ def _cause(name: str, newest: str, graph: dict[str, list[str]], runtime: Runtime
     proc, _report = resolve_pure([f"{name}=={newest}"], runtime)
     if proc.returncode == 0:
         return f"{newest} has pure wheels, but not together with the other requirements"
-    missing = [m for m in _missing_pure(proc.stderr + proc.stdout) if m != _canon(name)]
+    missing = [m for m in missing_pure(proc.stderr + proc.stdout) if m != canonical(name)]
     if not missing:
         return f"{newest} has no pure-Python wheel for Python {runtime.tag}"
     parts = []
     for dist in missing:
-        chain = _chain(graph, dist, [name])
+        chain = dependency_chain(graph, dist, [name])
         via = f" (through {' -> '.join(chain[1:-1])})" if len(chain) > 2 else ""
         parts.append(f"{dist}{via}")
     which = "which has" if len(parts) == 1 else "which have"
@@ -95,4 +95,4 @@ def of_env(env: GuestEnv, runtime: Runtime) -> list[Downgrade]:
 def _name_version(dist_info: str) -> tuple[str, str]:
     """``("systemd-language-server", "0.3.2")`` from ``systemd_language_server-0.3.2``."""
     name, _, version = dist_info.rpartition("-")
-    return _canon(name), version
+    return canonical(name), version

@@ -23,8 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wasi_lsp import cache
+from wasi_lsp.bytecode import compile_bytecode
 from wasi_lsp.errors import WasiLspError
-from wasi_lsp.runtime import Runtime, runtime_env, runtime_mounts
+from wasi_lsp.requirements import canonical, dependency_chain, missing_pure, native_resolution
+from wasi_lsp.runtime import Runtime
 
 GUEST_ENV = "/wasi-lsp/env"
 GUEST_SITE = f"{GUEST_ENV}/lib/python"
@@ -81,7 +83,7 @@ def _build(reqs: tuple[str, ...], runtime: Runtime, envs: Path, final: Path, *, 
         print(f"wasi-lsp: building the guest environment for {' '.join(reqs)}...", file=sys.stderr, flush=True)
     with cache.staged(final, marker="wasi-lsp-env.json") as staging:
         notes = _install(list(reqs), runtime, staging, quiet=quiet)
-        _compile_bytecode(runtime, staging, guest_dir=GUEST_ENV)
+        compile_bytecode(runtime, staging, guest_dir=GUEST_ENV)
         installed = sorted(p.name.removesuffix(".dist-info") for p in (staging / "lib/python").glob("*.dist-info"))
         cache.atomic_write_json(
             staging / "wasi-lsp-env.json",
@@ -105,21 +107,6 @@ def pip_target_args(runtime: Runtime, target: Path) -> list[str]:
         "--no-compile", "--disable-pip-version-check", "--no-warn-script-location",
         "--progress-bar", "off",
     ]
-
-
-_NO_DIST = [
-    re.compile(r"No matching distribution found for ([A-Za-z0-9._-]+)"),
-    # pip prints this list on stdout, one indented name a line, then a blank line.
-    re.compile(r"no matching distributions available for your environment:[ \t]*\n((?:[ \t]+\S+[ \t]*\n?)+)"),
-]
-
-
-def _missing_pure(stderr: str) -> list[str]:
-    names: list[str] = []
-    for pattern in _NO_DIST:
-        for match in pattern.finditer(stderr):
-            names.extend(match.group(1).split())
-    return sorted({n.strip().lower() for n in names if n.strip()})
 
 
 def _install(requirements: list[str], runtime: Runtime, staging: Path, *, quiet: bool) -> list[str]:
@@ -146,16 +133,16 @@ def _install(requirements: list[str], runtime: Runtime, staging: Path, *, quiet:
         if proc.returncode == 0:
             break
         # pip lists them on stdout
-        missing = [name for name in map(_canon, _missing_pure(proc.stderr + proc.stdout)) if name not in built]
+        missing = [name for name in map(canonical, missing_pure(proc.stderr + proc.stdout)) if name not in built]
         if not missing:
             raise _pip_error(requirements, runtime, proc.stderr)
-        report, native_stderr = _native_resolution(requirements)
+        report, native_stderr = native_resolution(requirements)
         if report is None:
             raise _pip_error(requirements, runtime, native_stderr)
         for name in missing:
             if name not in report["versions"]:
                 raise _pip_error(requirements, runtime, proc.stderr)
-            chain = _chain(report["graph"], name, requirements) or [name]
+            chain = dependency_chain(report["graph"], name, requirements) or [name]
             if not quiet:
                 print(f"wasi-lsp: {name} has no pure wheel; building one from its sdist...", file=sys.stderr)
             _build_pure_wheel(name, report["versions"][name], chain, wheelhouse)
@@ -190,7 +177,7 @@ def _build_pure_wheel(name: str, version: str, chain: list[str], wheelhouse: Pat
     back to pure Python and produce a ``py3-none-any`` wheel; anything else
     fails here, and the error says which requirement pulled the package in.
     """
-    prefix = f"{_canon(name).replace('-', '_')}-{version}-"
+    prefix = f"{canonical(name).replace('-', '_')}-{version}-"
 
     def done() -> bool:
         return any(w.name.lower().startswith(prefix) and w.name.endswith("-none-any.whl")
@@ -232,103 +219,3 @@ def _build_wheel(name: str, version: str, chain: list[str], wheelhouse: Path) ->
         shutil.rmtree(out, ignore_errors=True)
 
 
-def _native_resolution(requirements: list[str]) -> tuple[dict | None, str]:
-    """pip's metadata-only resolution for this machine: versions and the dependency graph.
-
-    ``(None, stderr)`` when even that fails, i.e. the requirements cannot be met at all.
-    """
-    import subprocess
-
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-         "--disable-pip-version-check", "--report", "-", *requirements],
-        capture_output=True, text=True,
-    )
-    try:
-        report = json.loads(proc.stdout) if proc.returncode == 0 else None
-    except ValueError:
-        report = None
-    if report is None:
-        return None, proc.stderr
-    Requirement = _requirement_class()
-
-    graph: dict[str, list[str]] = {}
-    versions: dict[str, str] = {}
-    for item in report.get("install", []):
-        meta = item["metadata"]
-        deps = []
-        for spec in meta.get("requires_dist", []) or []:
-            req = Requirement(spec)
-            if req.marker is None or req.marker.evaluate({"extra": ""}):
-                deps.append(_canon(req.name))
-        graph[_canon(meta["name"])] = deps
-        versions[_canon(meta["name"])] = meta["version"]
-    return {"graph": graph, "versions": versions}, proc.stderr
-
-
-def requirement_chain(target: str, requirements: list[str]) -> list[str]:
-    """The path of requirements from a top-level one down to ``target``.
-
-    pip names only the direct parent of a missing distribution, so resolve the
-    graph natively (metadata only, nothing is built or installed) and search it.
-    """
-    report, _ = _native_resolution(requirements)
-    return _chain(report["graph"], target, requirements) if report else []
-
-
-def _chain(graph: dict[str, list[str]], target: str, requirements: list[str]) -> list[str]:
-    from collections import deque
-
-    Requirement = _requirement_class()
-
-    goal = _canon(target)
-    roots = []
-    for text in requirements:
-        try:
-            roots.append(_canon(Requirement(text).name))
-        except ValueError:  # a path or URL: pip names it only after building it
-            continue
-    queue = deque([[r] for r in roots])
-    seen = set(roots)
-    while queue:
-        path = queue.popleft()
-        if path[-1] == goal:
-            return path
-        for dep in graph.get(path[-1], []):
-            if dep not in seen:
-                seen.add(dep)
-                queue.append(path + [dep])
-    return []
-
-
-def _requirement_class():
-    """``packaging``'s Requirement; pip's vendored copy when ``packaging`` is not installed."""
-    try:
-        from packaging.requirements import Requirement
-    except ImportError:
-        from pip._vendor.packaging.requirements import Requirement  # type: ignore[assignment]
-    return Requirement
-
-
-def _canon(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def _compile_bytecode(runtime: Runtime, root: Path, *, guest_dir: str) -> None:
-    """Byte-compile with the guest's own Python, so the .pyc match its version.
-
-    Hash-based, unchecked pycs: a read-only environment never changes, so the
-    guest need not compare source timestamps at import.
-    """
-    from wasi_lsp.hosts import embedded
-    from wasi_lsp.spec import Mount, RunSpec
-
-    spec = RunSpec(
-        runtime=runtime,
-        args=("-S", "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", guest_dir),
-        mounts=(*runtime_mounts(runtime), Mount(root, guest_dir, read_only=False)),
-        env=runtime_env(runtime),
-    )
-    code, out, err = embedded.run_captured(spec)
-    if code not in (0, 1):  # 1: some file did not compile (e.g. py2-only test data); not fatal
-        raise WasiLspError(f"byte-compiling {root} in the guest failed (exit {code}): {(out + err)[-1500:]}")

@@ -66,9 +66,9 @@ def _build(runtime: Runtime, overlays: Path, final: Path) -> None:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(path, target)
         shutil.copy2(staging / "wasi_lsp_guest" / "sitecustomize.py", staging / "sitecustomize.py")
-        from wasi_lsp.env import _compile_bytecode
+        from wasi_lsp.bytecode import compile_bytecode
 
-        _compile_bytecode(runtime, staging, guest_dir=GUEST_OVERLAY)
+        compile_bytecode(runtime, staging, guest_dir=GUEST_OVERLAY)
 
 
 #: Console scripts of the guest packages (their dist-info lives on the host only).

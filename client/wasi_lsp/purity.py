@@ -18,9 +18,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from wasi_lsp.env import _canon, _missing_pure, pip_target_args, requirement_chain
+from wasi_lsp.env import pip_target_args
+from wasi_lsp.requirements import canonical, missing_pure, requirement_chain, requirement_name
 from wasi_lsp.runtime import Runtime
-from wasi_lsp.testdeps import requirement_name
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def _split(requirements: list[str], runtime: Runtime) -> tuple[list[str], list[D
         proc, _report = resolve_pure(kept, runtime)
         if proc.returncode == 0:
             return kept, dropped
-        missing = _missing_pure(proc.stderr)
+        missing = missing_pure(proc.stderr)
         if not missing:
             errors = [line for line in proc.stderr.splitlines() if line.startswith("ERROR")]
             detail = "\n".join(errors) or proc.stderr[-1500:]
@@ -96,11 +96,11 @@ def _split(requirements: list[str], runtime: Runtime) -> tuple[list[str], list[D
 
 def _drop(missing: str, kept: list[str], dropped: list[Dropped]) -> list[str]:
     for req in kept:
-        if _canon(requirement_name(req)) == missing:
+        if canonical(requirement_name(req)) == missing:
             dropped.append(Dropped(req, missing, (missing,)))
             return [r for r in kept if r != req]
     chain = requirement_chain(missing, kept)
-    root = next((r for r in kept if chain and _canon(requirement_name(r)) == chain[0]), None)
+    root = next((r for r in kept if chain and canonical(requirement_name(r)) == chain[0]), None)
     if root is None:
         # Native resolution ignores extras, so an extra is what pulls it in: drop the extras.
         with_extras = [r for r in kept if "[" in r]

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wasi_lsp.errors import WasiLspError
+from wasi_lsp.requirements import canonical, requirement_name
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -55,15 +56,6 @@ class TestDeps:
         if not any(canonical(requirement_name(r)) == "pytest" for r in reqs):
             reqs.append("pytest")
         return reqs
-
-
-def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def requirement_name(text: str) -> str:
-    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", text)
-    return match.group(1) if match else text.strip()
 
 
 def _extras(text: str) -> list[str]:

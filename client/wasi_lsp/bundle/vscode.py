@@ -251,9 +251,9 @@ def build(*, server: str, target_args: list[str], requirements: list[str], runti
     for source in sources:
         prune.copy_entry(source, guest / source.name, python_tag=runtime.tag)
     if sources:
-        from wasi_lsp.env import _compile_bytecode
+        from wasi_lsp.bytecode import compile_bytecode
 
-        _compile_bytecode(runtime, guest, guest_dir=GUEST_OVERLAY)
+        compile_bytecode(runtime, guest, guest_dir=GUEST_OVERLAY)
 
     (out / "package.json").write_text(json.dumps(package_json(manifest), indent=2) + "\n")
     (out / "README.md").write_text(_readme(manifest, server))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from wasi_lsp.commands.options import sandbox_options
-from wasi_lsp.testdeps import canonical, requirement_name
+from wasi_lsp.requirements import canonical, requirement_name
 
 CLASSIFIER = "Environment :: WebAssembly :: WASI"
 NOT_MODULES = {"tests", "test", "testing", "docs", "doc", "setup", "conftest", "noxfile", "build", "dist", "bench"}

@@ -28,10 +28,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from wasi_lsp import cache
-from wasi_lsp.aot import _artifact_is_intact, _progress
 from wasi_lsp.errors import WasiLspError, wall_clock_exceeded
-from wasi_lsp.runtime import verify
 from wasi_lsp.hosts.child import forwarding_signals, run_child
+from wasi_lsp.progress import progress
+from wasi_lsp.runtime import verify
 from wasi_lsp.spec import Mount, RunSpec
 
 #: How long after ``-W timeout`` the host kills a guest that wasmtime did not
@@ -168,7 +168,7 @@ def precompiled(spec: RunSpec, wasmtime: str) -> Path:
     key = cache.digest("wasmtime-cli", *identity.values())
     directory = cache.cache_dir("aot-cli")
     artifact, record = directory / f"{key}.cwasm", directory / f"{key}.json"
-    cache.build_once(artifact, lambda: _artifact_is_intact(artifact, record, identity),
+    cache.build_once(artifact, lambda: cache.artifact_is_intact(artifact, record, identity),
                      lambda: _compile(spec, wasmtime, epoch, identity, artifact, record),
                      f"{spec.runtime.wasm.name} compiled by the wasmtime CLI")
     return artifact
@@ -181,7 +181,7 @@ def _compile(spec: RunSpec, wasmtime: str, epoch: bool, identity: dict, artifact
     staging = directory / f".{artifact.name}.{os.getpid()}.partial"
     command = [wasmtime, "compile", *(["-W", "epoch-interruption=y"] if epoch else []), "-o", str(staging),
                str(spec.runtime.wasm)]
-    with _progress(f"Compiling {spec.runtime.wasm.name} with the wasmtime CLI (once per wasmtime and runtime)"):
+    with progress(f"Compiling {spec.runtime.wasm.name} with the wasmtime CLI (once per wasmtime and runtime)"):
         done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "RUST_BACKTRACE": "0"})
     if done.returncode != 0:
         staging.unlink(missing_ok=True)
