@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from wasi_lsp.errors import WasiLspError
+from wasi_lsp.shipped_servers import SHIPPED_SERVERS
 
 SIZES = (100, 1_000, 10_000)
 PARTS = ("start", "cold", "latency", "interpreter", "env", "pytest")
@@ -67,8 +68,8 @@ class Runtime:
 
     def command(self, server: str, workspace: Path) -> list[str]:
         if self.host is None:
-            if server == "rstls":
-                return [sys.executable, "-m", "rstls"]
+            if server in SHIPPED_SERVERS:  # natively, its own entry point, as a user starts it
+                return [sys.executable, "-m", SHIPPED_SERVERS[server].package]
             return [sys.executable, "-m", "wasi_lsp_guest.serve", SERVERS[server]]
         mode = [] if self.runtime is None else ["--snapshot", "require" if self.snapshot else "off"]
         return [*self.wasi_lsp("serve"), "--no-project", *mode,

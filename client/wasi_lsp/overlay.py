@@ -16,9 +16,10 @@ from pathlib import Path
 from wasi_lsp import cache
 from wasi_lsp.errors import WasiLspError
 from wasi_lsp.runtime import Runtime
+from wasi_lsp.shipped_servers import SHIPPED_SERVERS
 
 GUEST_OVERLAY = "/wasi-lsp/guest"
-GUEST_PACKAGES = ("wasi_lsp_guest", "rstls")
+GUEST_PACKAGES = ("wasi_lsp_guest", *(server.package for server in SHIPPED_SERVERS.values()))
 
 
 def _package_dir(name: str) -> Path:
@@ -72,15 +73,13 @@ def _build(runtime: Runtime, overlays: Path, final: Path) -> None:
 
 
 #: Console scripts of the guest packages (their dist-info lives on the host only).
-GUEST_CONSOLE_SCRIPTS = {"rstls": "rstls.__main__:main"}
+GUEST_CONSOLE_SCRIPTS = {name: server.console_script for name, server in SHIPPED_SERVERS.items()}
 
 #: What a snapshot of each guest package's server pre-imports: its entry point imports the server lazily.
-GUEST_PRELOAD = {"rstls": ["rstls.server"]}
+GUEST_PRELOAD = {name: list(server.preload) for name, server in SHIPPED_SERVERS.items()}
 
 #: What each guest package needs in the environment when it is served.
-GUEST_REQUIREMENTS = {
-    "rstls": ["pygls>=2.1,<3", "lsprotocol>=2025.0.0", "docutils>=0.20", "sphinx>=7.2"],
-}
+GUEST_REQUIREMENTS = {name: list(server.requirements) for name, server in SHIPPED_SERVERS.items()}
 
 
 def guest_requirements(server: str) -> list[str]:

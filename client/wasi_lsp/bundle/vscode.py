@@ -29,6 +29,7 @@ from wasi_lsp.env import GUEST_ENV, GUEST_SITE, ensure_env
 from wasi_lsp.errors import WasiLspError
 from wasi_lsp.overlay import GUEST_OVERLAY, GUEST_PACKAGES, ensure_overlay
 from wasi_lsp.runtime import Runtime, runtime_env
+from wasi_lsp.shipped_servers import SHIPPED_SERVERS
 
 #: vscode-languageclient 10.x (pinned through @vscode/wasm-wasi-lsp) needs this VS Code.
 ENGINE = "^1.91.0"
@@ -38,13 +39,7 @@ BUILT_FOR_VSCODE = "built:3.11"
 #: Where wasm-wasi-core mounts a single workspace folder.
 WORKSPACE = "/workspace"
 #: Manifest defaults for the servers wasi-lsp ships; [tool.wasi-lsp] keys win.
-KNOWN_SERVERS = {
-    "rstls": {
-        "name": "rstls",
-        "display-name": "rstls: reStructuredText and Sphinx (WASI)",
-        "languages": [{"id": "restructuredtext", "extensions": [".rst"], "aliases": ["reStructuredText"]}],
-    },
-}
+KNOWN_SERVERS = {name: server.vscode for name, server in SHIPPED_SERVERS.items()}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 #: Marks a folder as ours, so a rebuild may replace it.
 MARKER = ".wasi-lsp-bundle"
