@@ -7,7 +7,7 @@ import json
 import pytest
 
 from conftest import wasi_lsp
-from wasi_lsp.bench import generate_document
+from wasi_lsp.bench.measure import generate_document
 
 REQUESTS = {"completion", "hover", "documentSymbol", "didChange→diagnostics"}
 

@@ -19,7 +19,7 @@ COMMANDS: dict[str, str] = {
     "serve": "wasi_lsp.commands.serve",
     "env": "wasi_lsp.commands.env",
     "runtime": "wasi_lsp.commands.runtime",
-    "bench": "wasi_lsp.bench",
+    "bench": "wasi_lsp.commands.bench",
     "pytest": "wasi_lsp.commands.pytest",
     "check": "wasi_lsp.commands.check",
     "bundle": "wasi_lsp.commands.bundle",
