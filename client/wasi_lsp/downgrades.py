@@ -61,7 +61,7 @@ def find(requirements: list[str], picked: dict[str, str], runtime: Runtime) -> l
 
 def _cause(name: str, newest: str, graph: dict[str, list[str]], runtime: Runtime) -> str:
     """Why ``name==newest`` is not installable as pure wheels, as pip says it."""
-    from wasi_lsp.purity import resolve_pure  # with testdeps, ~100 ms that a warm serve need not import
+    from wasi_lsp.purity import resolve_pure  # with suite_requirements, ~100 ms that a warm serve need not import
     proc, _report = resolve_pure([f"{name}=={newest}"], runtime)
     if proc.returncode == 0:
         return f"{newest} has pure wheels, but not together with the other requirements"

@@ -32,7 +32,8 @@ from pytest_lsp import ClientServerConfig
 from wasi_lsp.errors import WasiLspError
 from wasi_lsp.hosts import HOSTS
 from wasi_lsp.overlay import guest_requirements
-from wasi_lsp.testing import MatrixClient, make_client, native_site, native_target, python_path
+from wasi_lsp.matrix_client import MatrixClient, make_client
+from wasi_lsp.native_cell import native_site, native_target, python_path
 
 RUNTIMES = ("native", "wasi")
 DEFAULT_RUNTIMES = "native,wasi"
@@ -133,8 +134,8 @@ class MatrixConfig(ClientServerConfig):
 
     label: str = "native"
     timeout: float = 30.0
-    #: The ``wasi-lsp serve`` spec this cell serves.
-    spec: str = ""
+    #: The server this cell serves, as ``wasi-lsp serve`` names it (module, module:object, console script).
+    server: str = ""
     requirements: tuple[str, ...] = ()
     dirs: tuple[Path, ...] = ()
     #: Natively, whether server_command is ours (:func:`_native_command`) rather than the user's native_command.
@@ -151,16 +152,16 @@ class MatrixConfig(ClientServerConfig):
         env = dict(os.environ)
         command = list(self.server_command)
         if self.is_wasi:
-            await _ensure_guest_env(self.requirements + tuple(guest_requirements(self.spec)))
+            await _ensure_guest_env(self.requirements + tuple(guest_requirements(self.server)))
             # Known only now: pytest's temporary directory, where tmp_path workspaces live.
             temps = [arg for temp in _mounted_temp() for arg in ("--dir", str(temp))]
-            command = serve_command(self.spec, requirements=self.requirements, dirs=self.dirs, env=self.guest_env,
+            command = serve_command(self.server, requirements=self.requirements, dirs=self.dirs, env=self.guest_env,
                                     host=self.host, options=temps)
         else:
             site = await asyncio.to_thread(native_site, self.requirements)
             env["PYTHONPATH"] = python_path(site, *self.dirs)
             if self.own_command:
-                command = _native_command(native_target(self.spec, site))
+                command = _native_command(native_target(self.server, site))
             env.update(self.server_env or {})
         if devtools is not None:
             command = self._get_devtools_command(devtools) + command
@@ -194,7 +195,8 @@ def matrix(
 ) -> list[ClientServerConfig]:
     """One pytest-lsp config per runtime (and WASI host) picked on the command line.
 
-    ``server`` is a ``wasi-lsp serve`` spec. ``dirs`` hold the server's code:
+    ``server`` is what ``wasi-lsp serve`` takes (module, module:object, console
+    script). ``dirs`` hold the server's code:
     natively they go on PYTHONPATH; in WASI they are mounted at the same path
     and put first on the guest's import path. ``requirements`` are installed
     into the guest environment (natively, only those the running interpreter
@@ -213,14 +215,14 @@ def matrix(
         if runtime == "native":
             command = list(native_command) if native_command else _native_command(server)
             configs.append(MatrixConfig(server_command=command, server_env=dict(env), label="native", timeout=timeout,
-                                        spec=server, requirements=tuple(requirements), dirs=paths,
+                                        server=server, requirements=tuple(requirements), dirs=paths,
                                         own_command=native_command is None))
             continue
         host = host or "wasmtime"
         command = serve_command(server, requirements=requirements, dirs=paths, env=env, host=host)
         label = f"wasi-{host}{_cell_suffix()}"
         configs.append(MatrixConfig(server_command=command, label=label, timeout=timeout,
-                                    spec=server, requirements=tuple(requirements), dirs=paths,
+                                    server=server, requirements=tuple(requirements), dirs=paths,
                                     host=host, guest_env=dict(env)))
     return configs
 

@@ -41,29 +41,29 @@ DEFAULT_BUILT_TAG = "3.11"
 FALLBACK_NOTICE = "pinned-fallback"
 
 
-def resolve(spec: str | None = None, *, sha256: str | None = None, origin: str = "--runtime") -> Runtime:
+def resolve(name: str | None = None, *, sha256: str | None = None, origin: str = "--runtime") -> Runtime:
     """Turn ``--runtime`` / ``[tool.wasi-lsp] runtime`` into a :class:`Runtime`.
 
     ``None`` is ``$WASI_LSP_RUNTIME`` when set (how a test session moves every
     command to another runtime), else ``auto``: ``built:3.11`` when it has been
     built, else the pinned runtime. ``pinned`` always names the pinned one;
     ``built:X.Y`` one made by ``wasi-lsp runtime build``; anything else is a
-    path to a ``python.wasm``. ``origin`` says where ``spec`` came from, for
+    path to a ``python.wasm``. ``origin`` says where ``name`` came from, for
     ``wasi-lsp runtime info``.
     """
-    if spec in (None, ""):
-        spec = os.environ.get("WASI_LSP_RUNTIME") or None
+    if name in (None, ""):
+        name = os.environ.get("WASI_LSP_RUNTIME") or None
         origin = "$WASI_LSP_RUNTIME"
-    if spec is None or spec in AUTO_NAMES:
+    if name is None or name in AUTO_NAMES:
         return _auto()
-    if spec == PINNED_NAME:
-        return replace(_pinned(), reason=f"{origin} {spec}")
-    if spec.startswith("built:"):
+    if name == PINNED_NAME:
+        return replace(_pinned(), reason=f"{origin} {name}")
+    if name.startswith("built:"):
         from wasi_lsp import runtime_build
 
-        return replace(runtime_build.registered(spec.removeprefix("built:")), reason=f"{origin} {spec}")
-    runtime = _from_path(Path(spec).expanduser(), sha256.strip().lower() if sha256 else None)
-    return replace(runtime, reason=f"{origin} {spec}")
+        return replace(runtime_build.registered(name.removeprefix("built:")), reason=f"{origin} {name}")
+    runtime = _from_path(Path(name).expanduser(), sha256.strip().lower() if sha256 else None)
+    return replace(runtime, reason=f"{origin} {name}")
 
 
 def _auto() -> Runtime:

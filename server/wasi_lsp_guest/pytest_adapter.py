@@ -1,4 +1,4 @@
-"""pytest plugin loaded inside the guest by ``wasi-lsp pytest`` (``-p wasi_lsp_guest.pytest_support``).
+"""pytest plugin loaded inside the guest by ``wasi-lsp pytest`` (``-p wasi_lsp_guest.pytest_adapter``).
 
 Some tests cannot pass on WASI whatever the code under test does: they start
 a thread, a subprocess or a socket, or import ctypes. Reporting them as plain

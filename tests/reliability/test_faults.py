@@ -15,7 +15,7 @@ import pytest
 from lsprotocol import types
 
 from rawpeer import RawServer, frame, serve_command
-from wasi_lsp.testing import make_client
+from wasi_lsp.matrix_client import make_client
 
 SERVER = "faults_server:server"
 

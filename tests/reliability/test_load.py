@@ -19,7 +19,7 @@ from lsprotocol import types
 
 from rawpeer import serve_command
 from sizes import BURST_CHANGES, SOAK_REQUESTS
-from wasi_lsp.testing import make_client
+from wasi_lsp.matrix_client import make_client
 
 SERVER = "faults_server:server"
 URI = "file:///load/burst.txt"

@@ -13,7 +13,7 @@ from lsprotocol import types
 
 from rawpeer import serve_command
 from wasi_lsp.overlay import GUEST_REQUIREMENTS
-from wasi_lsp.testing import make_client
+from wasi_lsp.matrix_client import make_client
 
 GARBAGE = {
     "binary.rst": bytes(range(256)).decode("latin-1") * 64,

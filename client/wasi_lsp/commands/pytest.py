@@ -22,12 +22,12 @@ from wasi_lsp.commands.options import grants_from, sandbox_options
 from wasi_lsp.errors import WasiLspError
 from wasi_lsp.purity import Dropped, split_pure
 from wasi_lsp.sandbox import Grants
-from wasi_lsp.testdeps import TestDeps, discover, source_roots
+from wasi_lsp.suite_requirements import TestDeps, discover, source_roots
 
 #: Options whose value is a file pytest writes; its directory must be mounted read-write.
 OUTPUT_OPTIONS = ("--junitxml", "--junit-xml", "--basetemp", "--resultlog", "--report-log", "--wasi-report",
                   "--durations-path")
-GUEST_PLUGIN = "wasi_lsp_guest.pytest_support"
+GUEST_PLUGIN = "wasi_lsp_guest.pytest_adapter"
 #: The shard engine, installed into the guest environment only when the suite is sharded.
 SPLIT_REQUIREMENT = "pytest-split>=0.9,<1"
 

@@ -1,7 +1,7 @@
 """Run unmodified pygls servers (1.x and 2.x) over stdio inside WASI.
 
 Nothing is asked of the server: importing ``pygls.server`` in the guest swaps
-``start_io`` for :func:`~wasi_lsp_guest.pygls_adapter.serve.start_io`. What the
+``start_io`` for :func:`~wasi_lsp_guest.pygls_adapter.start_io.start_io`. What the
 adapter guarantees:
 
 * every handler kind completes and replies: plain, ``async def`` (and the tasks
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 
 def _patch(module) -> None:
-    from wasi_lsp_guest.pygls_adapter.serve import start_io
+    from wasi_lsp_guest.pygls_adapter.start_io import start_io
 
     for name in ("JsonRPCServer", "Server"):  # pygls 2.x, pygls 1.x
         cls = getattr(module, name, None)
