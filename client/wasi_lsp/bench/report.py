@@ -108,7 +108,7 @@ def print_tables(results: Results, runtimes: list[Target]) -> None:
     _print_per_runtime(console, "Interpreter alone: a fixed pure-Python loop timed in-process (best of 3)",
                        results.interpreter, "s")
     if results.pytest:
-        _print_per_runtime(console, f"pytest on tests/projects/{results.pytest['suite']}: wall time, warm env",
+        _print_per_runtime(console, f"pytest on the sample suite {results.pytest['suite']}: wall time, warm env",
                            {k: v for k, v in results.pytest.items() if k not in ("suite", "errors")}, "s")
         for label, error in results.pytest.get("errors", {}).items():
             console.print(f"pytest failed on {label}: {error}")
