@@ -140,9 +140,6 @@ class MatrixConfig(ClientServerConfig):
     dirs: tuple[Path, ...] = ()
     #: Natively, whether server_command is ours (:func:`_native_command`) rather than the user's native_command.
     own_command: bool = True
-    #: In WASI, the host and the variables for the server (server_command is :func:`serve_command` of them).
-    host: str = "wasmtime"
-    guest_env: dict[str, str] = attrs.field(factory=dict)
 
     @property
     def is_wasi(self) -> bool:
@@ -153,15 +150,16 @@ class MatrixConfig(ClientServerConfig):
         command = list(self.server_command)
         if self.is_wasi:
             await _ensure_guest_env(self.requirements + tuple(guest_requirements(self.server)))
-            # Known only now: pytest's temporary directory, where tmp_path workspaces live.
-            temps = [arg for temp in _mounted_temp() for arg in ("--dir", str(temp))]
-            command = serve_command(self.server, requirements=self.requirements, dirs=self.dirs, env=self.guest_env,
-                                    host=self.host, options=temps)
+            # Known only now: pytest's temporary directory, where tmp_path workspaces live. Options of
+            # `serve`, after its name: a test may have extended server_command after matrix() built it.
+            at = command.index("serve") + 1
+            command[at:at] = [arg for temp in _mounted_temp() for arg in ("--dir", str(temp))]
         else:
             site = await asyncio.to_thread(native_site, self.requirements)
             env["PYTHONPATH"] = python_path(site, *self.dirs)
-            if self.own_command:
-                command = _native_command(native_target(self.server, site))
+            if self.own_command and GUEST_SERVE in command:  # the target as named natively; then a test's own args
+                at = command.index(GUEST_SERVE) + 1
+                command[at] = native_target(self.server, site)
             env.update(self.server_env or {})
         if devtools is not None:
             command = self._get_devtools_command(devtools) + command
@@ -218,18 +216,20 @@ def matrix(
                                         server=server, requirements=tuple(requirements), dirs=paths,
                                         own_command=native_command is None))
             continue
-        host = host or "wasmtime"
-        command = serve_command(server, requirements=requirements, dirs=paths, env=env, host=host)
+        command = serve_command(server, requirements=requirements, dirs=paths, env=env, host=host or "wasmtime")
         label = f"wasi-{host}{_cell_suffix()}"
         configs.append(MatrixConfig(server_command=command, label=label, timeout=timeout,
-                                    server=server, requirements=tuple(requirements), dirs=paths,
-                                    host=host, guest_env=dict(env)))
+                                    server=server, requirements=tuple(requirements), dirs=paths))
     return configs
+
+
+#: The module that serves a target, in the guest and natively alike.
+GUEST_SERVE = "wasi_lsp_guest.serve"
 
 
 def _native_command(target: str) -> list[str]:
     """The server natively: wasi-lsp's serve adapter on this interpreter, as in the guest."""
-    return [sys.executable, "-m", "wasi_lsp_guest.serve", target]
+    return [sys.executable, "-m", GUEST_SERVE, target]
 
 
 def serve_command(server: str, *, requirements: Sequence[str] = (), dirs: Sequence[str | Path] = (),
