@@ -22,6 +22,7 @@ its first problems is measured by the probe for both and printed.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -125,7 +126,7 @@ def runs(server):
         finally:
             browser.close()
     print(f"\n{server.host}: first diagnostics after opening errors.rst: cold {cold['firstDiagnosticsMs']} ms, "
-          f"warm {warm['firstDiagnosticsMs']} ms")
+          f"warm {warm['firstDiagnosticsMs']} ms (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     return cold, warm
 
 

@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -252,6 +253,10 @@ class CodeServer:
         self.url = f"http://127.0.0.1:{self.port}/?folder={folder}"
         self.log = base / "code-server.log"
         (base / "config.yaml").write_text("")  # else it writes ~/.config/code-server/config.yaml
+        settings = base / "user-data" / "User" / "settings.json"
+        settings.parent.mkdir(parents=True)
+        # Built-in extensions still send telemetry unless the setting says no; saving stays explicit.
+        settings.write_text(json.dumps({"telemetry.telemetryLevel": "off", "files.autoSave": "off"}))
         self._common = ["--config", str(base / "config.yaml"), "--user-data-dir", str(base / "user-data"),
                         "--extensions-dir", str(base / "extensions")]
         #: An empty gallery: code-server's default (Open VSX) is never asked.
@@ -272,7 +277,8 @@ class CodeServer:
             ["node", str(self.entry), *self._common, "--auth", "none", "--bind-addr", f"127.0.0.1:{self.port}",
              "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust",
              "--disable-getting-started-override", str(self.folder)],
-            stdout=self._log, stderr=subprocess.STDOUT, env=self._env)
+            stdout=self._log, stderr=subprocess.STDOUT, env=self._env,
+            start_new_session=True)  # its own group: stop() ends the extension hosts it forks too
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -285,12 +291,20 @@ class CodeServer:
     def stop(self) -> None:
         if self.proc is None:
             return
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                self.proc.wait(wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        try:  # what the group's leader left behind
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         self._log.close()
 
 

@@ -74,8 +74,9 @@ async function run(context) {
 	// What the server left in the user's folder (it must write its temp files elsewhere).
 	result.workspaceEntries = (await vscode.workspace.fs.readDirectory(root)).map(([name]) => name);
 	if (runNumber === 1) {
-		await vscode.window.showTextDocument(errors.document);
-		await vscode.commands.executeCommand('workbench.action.files.revert');
+		// The text is the original again but the editor is dirty: save it (the file's bytes do not
+		// change), so closing prompts nothing and the next window restores no edited copy.
+		await errors.document.save();
 		await vscode.commands.executeCommand('workbench.action.closeAllEditors');
 	}
 	return result;
