@@ -74,13 +74,36 @@ def diagnostics_for(ls: RstLanguageServer, path: str) -> list[types.Diagnostic]:
         problems = check(lines, outline, path, **ls.known())
     seen = {(p.line, p.message) for p in problems}
     if ls.sphinx is not None:
+        edited = _edited_since_saved(ls, path)
         for warning in ls.sphinx.warnings().get(path, []):
             message = _TYPE_TAG.sub("", warning.message)
-            if (warning.line, message) in seen:
+            if (warning.line, message) in seen or (edited and warning.message.endswith(_DOCUTILS_TAG)):
                 continue
             seen.add((warning.line, message))
             problems.append(_sphinx_problem(ls, path, warning))
     return [_diagnostic(p) for p in sorted(problems, key=lambda p: (p.line, p.start))]
+
+
+#: Sphinx's tag on what docutils' reporter said while Sphinx read the file.
+_DOCUTILS_TAG = "[docutils]"
+
+
+def _edited_since_saved(ls: RstLanguageServer, path: str) -> bool:
+    """Whether the open document's text differs from the file Sphinx last read.
+
+    Sphinx builds from disk (on open and save); the docutils check runs on the editor's
+    text at every change. While the two differ, Sphinx's copies of docutils' messages are
+    about text that is gone (a fixed directive would keep its error until the save), so
+    only Sphinx's own warnings (cross-references, toctrees) are kept from the last build.
+    """
+    doc = ls.workspace.text_documents.get(uris.from_fs_path(path))
+    if doc is None:
+        return False
+    try:
+        with open(path, encoding="utf-8", newline="") as saved:
+            return saved.read() != doc.source
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 _QUOTED = re.compile(r"""['"]([^'"]+)['"]""")
