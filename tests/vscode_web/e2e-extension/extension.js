@@ -1,4 +1,4 @@
-// The probe of tests/test_vscode_web.py. It uses only VS Code's public API, so what it
+// The probe of tests/test_vscode.py (both hosts: web worker and Node). It uses only VS Code's public API, so what it
 // reports is what a user of VS Code would see: the Problems (getDiagnostics) of a file it
 // opens, and the answers of the execute*Provider commands, which go through every
 // extension registered for the language (here rstls, over wasm-wasi-core).
