@@ -46,20 +46,27 @@ else
 fi
 # --- end of the optimized runtime block ----------------------------------------------------
 
-# --- VS Code for the Web end-to-end test (tests/test_vscode_web.py) -------------
+# --- VS Code end-to-end test (tests/test_vscode.py) -----------------------------
 # Debian's Chromium, driven by Playwright (which downloads no browser), VS Code OSS's web
-# build and @vscode/test-web from npm, and wasm-wasi-core built from ../shared/vendor; the
-# npm installs and the build are cached under ~/.cache/wasi-lsp, so a second run takes
-# seconds. The .vsix ships the runtime built from source (the pinned one cannot start in
-# VS Code): the runtime block above builds it.
-if ! command -v chromium >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq chromium >/dev/null \
+# build and @vscode/test-web from npm, code-server 4.100.3 from npm (VS Code's Node extension
+# host; its install builds native modules with g++ against Debian's Node headers and
+# kerberos's against libkrb5-dev, and takes Debian's rg for @vscode/ripgrep), and
+# wasm-wasi-core built from ../shared/vendor; the npm installs and the build are cached
+# under ~/.cache/wasi-lsp, so a second run takes seconds. The .vsix ships the runtime built
+# from source (the pinned one cannot start in VS Code): the runtime block above builds it.
+vscode_debs=""
+command -v chromium >/dev/null || vscode_debs="$vscode_debs chromium"
+command -v rg >/dev/null || vscode_debs="$vscode_debs ripgrep"
+[ -f /usr/include/gssapi/gssapi.h ] || vscode_debs="$vscode_debs libkrb5-dev"
+command -v g++ >/dev/null && command -v make >/dev/null || vscode_debs="$vscode_debs g++ make"
+if [ -n "$vscode_debs" ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq $vscode_debs >/dev/null \
     || { apt-get -o DPkg::Lock::Timeout=900 update -qq && DEBIAN_FRONTEND=noninteractive \
-         apt-get -o DPkg::Lock::Timeout=900 install -y -qq chromium >/dev/null; }
+         apt-get -o DPkg::Lock::Timeout=900 install -y -qq $vscode_debs >/dev/null; }
 fi
 .venv/bin/python -c "import playwright" 2>/dev/null \
   || PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 .venv/bin/python -m pip install -q --disable-pip-version-check playwright
-.venv/bin/python tests/vscode_web_host.py prepare
-# --- end of the VS Code for the Web block -------------------------------------------------------------------------
+.venv/bin/python tests/vscode_hosts.py prepare
+# --- end of the VS Code block -----------------------------------------------------------------------------------
 
 echo "set-up done: .venv/bin/wasi-lsp $(.venv/bin/wasi-lsp --version 2>/dev/null || true)"

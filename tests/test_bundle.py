@@ -267,7 +267,7 @@ def test_extension_calls_wasm_wasi_core_as_documented(tiny, node_modules, entry)
     assert [m["mountPoint"] for m in mounts if m["kind"] == "memoryFileSystem"] == ["/dev"]
     (temp,) = [m for m in mounts if m["kind"] == "vscodeFileSystem"]
     assert temp["mountPoint"] == "/tmp" and "/.global-storage/scratch/tmp-" in temp["uri"]
-    assert options["env"]["TMPDIR"] == "/tmp"
+    assert options["env"]["TMPDIR"] == options["env"]["WASI_LSP_TEMPDIR"] == "/tmp"
     # createUriConverters() reads the workspace folders; the client is built around them.
     assert "workspace.workspaceFolders" in names
     assert names.index("workspace.workspaceFolders") < names.index("wasm.createProcess")

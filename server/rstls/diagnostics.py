@@ -18,6 +18,7 @@ from pygls import uris
 
 from rstls.base import RstLanguageServer, fs_path, lsp_range
 from rstls.checker import Problem, check
+from rstls.outline import scan
 
 if TYPE_CHECKING:  # only named in annotations: importing it (tempfile, traceback) would slow every start
     from rstls.sphinx_mode import SphinxProject
@@ -74,6 +75,7 @@ def diagnostics_for(ls: RstLanguageServer, path: str) -> list[types.Diagnostic]:
         problems = check(lines, outline, path, **ls.known())
     seen = {(p.line, p.message) for p in problems}
     if ls.sphinx is not None:
+        seen |= _checked_in_saved_text(ls, path)
         for warning in ls.sphinx.warnings().get(path, []):
             message = _TYPE_TAG.sub("", warning.message)
             if (warning.line, message) in seen:
@@ -81,6 +83,37 @@ def diagnostics_for(ls: RstLanguageServer, path: str) -> list[types.Diagnostic]:
             seen.add((warning.line, message))
             problems.append(_sphinx_problem(ls, path, warning))
     return [_diagnostic(p) for p in sorted(problems, key=lambda p: (p.line, p.start))]
+
+
+#: path -> (saved text, what the docutils check finds in it), for _checked_in_saved_text.
+_SAVED_CHECKS: dict[str, tuple[str, frozenset[tuple[int, str]]]] = {}
+
+
+def _checked_in_saved_text(ls: RstLanguageServer, path: str) -> frozenset[tuple[int, str]]:
+    """What the docutils check finds in the saved file, when the open document's text differs.
+
+    Sphinx builds from disk (on open and save) and repeats docutils' messages; the check
+    runs on the editor's text at every change. While the two differ, Sphinx's copies of
+    what the check found in the saved text are about text that may be gone (a fixed
+    directive would keep its error until the save): the check's current answer replaces
+    them, and only Sphinx's own warnings (cross-references, toctrees) are kept.
+    """
+    doc = ls.workspace.text_documents.get(uris.from_fs_path(path))
+    if doc is None or not path.endswith(".rst"):
+        return frozenset()
+    try:
+        with open(path, encoding="utf-8", newline="") as saved:
+            text = saved.read()
+    except (OSError, UnicodeDecodeError):
+        return frozenset()
+    if text == doc.source:
+        return frozenset()
+    cached = _SAVED_CHECKS.get(path)
+    if cached is None or cached[0] != text:
+        lines = text.splitlines()
+        found = frozenset((p.line, p.message) for p in check(lines, scan(lines), path, **ls.known()))
+        _SAVED_CHECKS[path] = cached = (text, found)
+    return cached[1]
 
 
 _QUOTED = re.compile(r"""['"]([^'"]+)['"]""")

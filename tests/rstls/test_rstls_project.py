@@ -5,6 +5,8 @@ Each test starts its own server on its own copy, since these tests change files.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
@@ -68,6 +70,23 @@ async def test_edits_are_diagnosed_live_and_saves_rebuild_sphinx(client: Languag
     guide.write_text((SAMPLE / "guide.rst").read_text())
     got = await diagnostics_after(client, index.as_uri(), save(client, guide))
     assert got == []
+
+
+async def test_fixing_a_problem_clears_it_at_the_edit_and_sphinx_warnings_stay(client: LanguageClient, tmp_path):
+    # Sphinx repeats docutils' messages from the saved file; once the editor's text differs,
+    # those copies are stale and must not keep a fixed problem alive until the save.
+    root = copy_sample(tmp_path)
+    errors = root / "errors.rst"
+    await initialize(client, root)
+    before = summary(await open_doc(client, errors))
+    assert (3, 3, 19, 'Unknown directive type "unknowndirective".') in before
+    assert (24, 13, 20, "undefined label: 'nolabel' [ref.ref]") in before
+    change(client, errors, 2, 3, ".. note:: oops\n")()  # no save follows: Sphinx does not rebuild
+    deadline = asyncio.get_running_loop().time() + TIMEOUT
+    while any("unknowndirective" in d[3] for d in summary(client.diagnostics.get(errors.as_uri(), []))):
+        assert asyncio.get_running_loop().time() < deadline, "the fixed directive's problem stayed"
+        await asyncio.sleep(0.05)
+    assert summary(client.diagnostics[errors.as_uri()]) == [d for d in before if "unknowndirective" not in d[3]]
 
 
 async def test_broken_conf_py_is_a_diagnostic_and_docutils_features_keep_working(client: LanguageClient, tmp_path):

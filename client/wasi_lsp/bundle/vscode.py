@@ -141,6 +141,9 @@ def launch(manifest: Manifest, runtime: Runtime, args: list[str], extra_env: dic
         "WASI_LSP_SITE": GUEST_SITE,
         "WASI_LSP_CWD": WORKSPACE,
         "TMPDIR": "/tmp",
+        # Used as is: wasm-wasi-core's Node host deletes through the trash, which code-server
+        # refuses, so tempfile's write-then-unlink probe of /tmp fails there (bootstrap).
+        "WASI_LSP_TEMPDIR": "/tmp",
         # wasm-wasi-core's poll_oneoff reports stdin readable when it is not (see pygls_adapter.channel).
         "WASI_LSP_STDIN_POLL": "unreliable",
         **extra_env,

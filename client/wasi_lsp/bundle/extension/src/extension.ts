@@ -9,7 +9,7 @@
  */
 import { ExtensionContext, Uri, window, workspace } from 'vscode';
 import { Wasm, MountPointDescriptor, ProcessOptions } from '@vscode/wasm-wasi/v1';
-import { createStdioOptions, createUriConverters, startServer } from '@vscode/wasm-wasi-lsp';
+import { createStdioOptions, startServer } from '@vscode/wasm-wasi-lsp';
 // The browser build aliases this to vscode-languageclient/browser, whose
 // LanguageClient takes the same (id, name, serverOptions, clientOptions).
 import { LanguageClient, LanguageClientOptions, ServerOptions } from 'vscode-languageclient/node';
@@ -81,10 +81,43 @@ export async function activate(context: ExtensionContext): Promise<void> {
 	const clientOptions: LanguageClientOptions = {
 		documentSelector: LAUNCH.languages.map((language) => ({ language })),
 		outputChannel: channel,
-		uriConverters: createUriConverters(),
+		uriConverters: uriConverters(),
 	};
 	client = new LanguageClient(LAUNCH.id, LAUNCH.name, serverOptions, clientOptions);
 	await client.start();
+}
+
+/**
+ * Workspace URIs to the paths wasm-wasi-core mounts them at (/workspace, or
+ * /workspace/<name> for several folders) and back. @vscode/wasm-wasi-lsp's
+ * createUriConverters replaces the folder's URI as a plain string prefix, so a
+ * folder at the root of its file system (URI ending in '/', as VS Code for the
+ * Web's test server mounts one) turns errors.rst into file:///workspaceerrors.rst,
+ * and the server's file:///workspace/errors.rst into <folder>//errors.rst: the
+ * server's project-wide diagnostics (Sphinx's) never reach the open document.
+ */
+function uriConverters(): LanguageClientOptions['uriConverters'] {
+	const folders = workspace.workspaceFolders ?? [];
+	if (folders.length === 0) {
+		return undefined;
+	}
+	const pairs = folders.map((folder) => ({
+		code: folder.uri.toString().replace(/\/+$/, ''),
+		protocol: folders.length === 1 ? 'file:///workspace' : `file:///workspace/${encodeURIComponent(folder.name)}`,
+	}));
+	const swap = (value: string, from: 'code' | 'protocol', to: 'code' | 'protocol'): string => {
+		for (const pair of pairs) {
+			const prefix = pair[from];
+			if (value === prefix || value.startsWith(`${prefix}/`)) {
+				return pair[to] + value.slice(prefix.length);
+			}
+		}
+		return value;
+	};
+	return {
+		code2Protocol: (uri: Uri) => swap(uri.toString(), 'code', 'protocol'),
+		protocol2Code: (value: string) => Uri.parse(swap(value, 'protocol', 'code')),
+	};
 }
 
 export async function deactivate(): Promise<void> {
