@@ -141,14 +141,24 @@ LIBLZMA_OMIT = ("outqueue", "stream_encoder_mt", "stream_decoder_mt", "hardware_
                 "crc32_small", "crc64_small", "crc32_tablegen", "crc64_tablegen", "fastpos_tablegen",
                 "price_tablegen")
 
+#: No ``-g``: debug info would embed build paths in python.wasm (and triple its size).
+#: ``-O3`` over ``-O2`` and the optional passes below were chosen by measurement: see
+#: README "Performance" (runtime build flags) for the table and the tool versions.
+OPT = "-DNDEBUG -fwrapv -O3 -Wall"
+
+#: Link-time optimization of CPython's own objects (clang -flto, wasm-ld's LTO), or ().
+LTO: tuple[str, ...] = ()
+
+#: Binaryen's ``wasm-opt`` run on the linked python.wasm (Debian ``binaryen``), or ().
+WASM_OPT: tuple[str, ...] = ()
+
 #: ``tcl``: SQLite makes its single-file source (the amalgamation) with Tcl scripts.
-TOOLCHAIN = ("clang", "lld", "llvm", "wasi-libc", "libclang-rt-dev-wasm32", "python3.11", "make", "dpkg-dev", "tcl")
+TOOLCHAIN = ("clang", "lld", "llvm", "wasi-libc", "libclang-rt-dev-wasm32", "python3.11", "make", "dpkg-dev", "tcl",
+             *(("binaryen",) if WASM_OPT else ()))
 
 #: CPython 3.11.2's release day: every timestamp the build embeds is this one.
 SOURCE_DATE_EPOCH = "1675814400"
 
-#: No ``-g``: debug info would embed build paths in python.wasm (and triple its size).
-OPT = "-DNDEBUG -fwrapv -O3 -Wall"
 
 #: Modules whose C library has no wasm32 build here; told to configure so that the
 #: host's headers (clang with --sysroot=/usr also searches /usr/include) cannot leak in.
@@ -331,6 +341,9 @@ def collect_inputs(recipe: dict, source: dict, libraries: dict, toolchain: dict[
         "build_python": {"path": recipe["build_python"], "version": build_python},
         "cc": wasi_cc(Path("<work>/sysroot")),
         "opt": OPT,
+        # Recorded only when used, so a recipe without them keeps its old manifest.
+        **({"lto": list(LTO)} if LTO else {}),
+        **({"wasm_opt": {"flags": list(WASM_OPT), "version": _tool_version("wasm-opt")}} if WASM_OPT else {}),
         "configure_flags": list(CONFIGURE_FLAGS),
         "configure_cache": list(CONFIG_CACHE),
         "config_site": "Tools/wasm/config.site-wasm32-wasi",
@@ -345,6 +358,10 @@ def collect_inputs(recipe: dict, source: dict, libraries: dict, toolchain: dict[
         "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
         "build_date": "Modules/getbuildinfo.c DATE/TIME pinned to SOURCE_DATE_EPOCH",
     }
+
+
+def _tool_version(tool: str) -> str:
+    return _run([tool, "--version"]).strip()
 
 
 # -- build ----------------------------------------------------------------------------------
@@ -485,7 +502,8 @@ def compile_tree(recipe: dict, work: Path, log: Path, jobs: int, step=lambda tex
         "CPP": f"{wasi_cc(sysroot)} -E",
         "AR": "llvm-ar",
         "RANLIB": "llvm-ranlib",
-        "OPT": OPT,
+        "OPT": " ".join((OPT, *LTO)),
+        **({"LDFLAGS": " ".join(LTO)} if LTO else {}),
         # Only the sysroot's pkg-config files (there are none): never the host's.
         "PKG_CONFIG_PATH": "",
         "PKG_CONFIG_LIBDIR": str(sysroot / "lib" / "pkgconfig"),
@@ -495,6 +513,10 @@ def compile_tree(recipe: dict, work: Path, log: Path, jobs: int, step=lambda tex
          cwd=build, env=env, log=log)
     step(f"[3/4] make python.wasm (-j{jobs})")
     _run(["make", f"-j{jobs}", "python.wasm", "pybuilddir.txt"], cwd=build, env=env, log=log)
+    if WASM_OPT:
+        step(f"[3/4] wasm-opt {' '.join(WASM_OPT)} python.wasm")
+        _run(["wasm-opt", *WASM_OPT, "python.wasm", "-o", "python.opt.wasm"], cwd=build, env=build_env(), log=log)
+        os.replace(build / "python.opt.wasm", build / "python.wasm")
     return build
 
 
