@@ -141,24 +141,18 @@ LIBLZMA_OMIT = ("outqueue", "stream_encoder_mt", "stream_decoder_mt", "hardware_
                 "crc32_small", "crc64_small", "crc32_tablegen", "crc64_tablegen", "fastpos_tablegen",
                 "price_tablegen")
 
-#: No ``-g``: debug info would embed build paths in python.wasm (and triple its size).
-#: ``-O3`` over ``-O2`` and the optional passes below were chosen by measurement: see
-#: README "Performance" (runtime build flags) for the table and the tool versions.
-OPT = "-DNDEBUG -fwrapv -O3 -Wall"
-
-#: Link-time optimization of CPython's own objects (clang -flto, wasm-ld's LTO), or ().
-LTO: tuple[str, ...] = ()
-
-#: Binaryen's ``wasm-opt`` run on the linked python.wasm (Debian ``binaryen``), or ().
-WASM_OPT: tuple[str, ...] = ()
-
 #: ``tcl``: SQLite makes its single-file source (the amalgamation) with Tcl scripts.
-TOOLCHAIN = ("clang", "lld", "llvm", "wasi-libc", "libclang-rt-dev-wasm32", "python3.11", "make", "dpkg-dev", "tcl",
-             *(("binaryen",) if WASM_OPT else ()))
+TOOLCHAIN = ("clang", "lld", "llvm", "wasi-libc", "libclang-rt-dev-wasm32", "python3.11", "make", "dpkg-dev", "tcl")
 
 #: CPython 3.11.2's release day: every timestamp the build embeds is this one.
 SOURCE_DATE_EPOCH = "1675814400"
 
+#: No ``-g``: debug info would embed build paths in python.wasm (and triple its size).
+#: ``-O3`` and nothing more, by measurement (README "Performance", build flags): ``-O2`` was
+#: 9% slower; LTO and binaryen's ``wasm-opt`` bought nothing measurable and cost build time.
+#: No ``-O`` on the link line: clang would then run any ``wasm-opt`` on PATH over python.wasm,
+#: making the output depend on whether binaryen happens to be installed.
+OPT = "-DNDEBUG -fwrapv -O3 -Wall"
 
 #: Modules whose C library has no wasm32 build here; told to configure so that the
 #: host's headers (clang with --sysroot=/usr also searches /usr/include) cannot leak in.
@@ -167,8 +161,14 @@ CONFIG_CACHE = ("ac_cv_header_uuid_uuid_h=no", "ac_cv_header_uuid_h=no", "ac_cv_
                 "ac_cv_header_ncurses_h=no", "ac_cv_header_curses_h=no", "ac_cv_header_panel_h=no")
 
 
+#: What the work directory is called inside python.wasm: ``__FILE__`` (in CPython's and
+#: liblzma's assertion and error messages) would otherwise embed the cache's absolute
+#: path, and the same recipe built in two caches would give two different modules.
+BUILD_PREFIX = "/wasi-lsp-build"
+
+
 def wasi_cc(sysroot: Path) -> str:
-    return f"clang --target=wasm32-wasi --sysroot={sysroot}"
+    return f"clang --target=wasm32-wasi --sysroot={sysroot} -ffile-prefix-map={sysroot.parent}={BUILD_PREFIX}"
 
 CONFIGURE_FLAGS = (
     "--host=wasm32-unknown-wasi",
@@ -341,9 +341,6 @@ def collect_inputs(recipe: dict, source: dict, libraries: dict, toolchain: dict[
         "build_python": {"path": recipe["build_python"], "version": build_python},
         "cc": wasi_cc(Path("<work>/sysroot")),
         "opt": OPT,
-        # Recorded only when used, so a recipe without them keeps its old manifest.
-        **({"lto": list(LTO)} if LTO else {}),
-        **({"wasm_opt": {"flags": list(WASM_OPT), "version": _tool_version("wasm-opt")}} if WASM_OPT else {}),
         "configure_flags": list(CONFIGURE_FLAGS),
         "configure_cache": list(CONFIG_CACHE),
         "config_site": "Tools/wasm/config.site-wasm32-wasi",
@@ -358,10 +355,6 @@ def collect_inputs(recipe: dict, source: dict, libraries: dict, toolchain: dict[
         "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
         "build_date": "Modules/getbuildinfo.c DATE/TIME pinned to SOURCE_DATE_EPOCH",
     }
-
-
-def _tool_version(tool: str) -> str:
-    return _run([tool, "--version"]).strip()
 
 
 # -- build ----------------------------------------------------------------------------------
@@ -502,8 +495,7 @@ def compile_tree(recipe: dict, work: Path, log: Path, jobs: int, step=lambda tex
         "CPP": f"{wasi_cc(sysroot)} -E",
         "AR": "llvm-ar",
         "RANLIB": "llvm-ranlib",
-        "OPT": " ".join((OPT, *LTO)),
-        **({"LDFLAGS": " ".join(LTO)} if LTO else {}),
+        "OPT": OPT,
         # Only the sysroot's pkg-config files (there are none): never the host's.
         "PKG_CONFIG_PATH": "",
         "PKG_CONFIG_LIBDIR": str(sysroot / "lib" / "pkgconfig"),
@@ -513,10 +505,6 @@ def compile_tree(recipe: dict, work: Path, log: Path, jobs: int, step=lambda tex
          cwd=build, env=env, log=log)
     step(f"[3/4] make python.wasm (-j{jobs})")
     _run(["make", f"-j{jobs}", "python.wasm", "pybuilddir.txt"], cwd=build, env=env, log=log)
-    if WASM_OPT:
-        step(f"[3/4] wasm-opt {' '.join(WASM_OPT)} python.wasm")
-        _run(["wasm-opt", *WASM_OPT, "python.wasm", "-o", "python.opt.wasm"], cwd=build, env=build_env(), log=log)
-        os.replace(build / "python.opt.wasm", build / "python.wasm")
     return build
 
 
