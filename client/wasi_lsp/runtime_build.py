@@ -354,6 +354,7 @@ def collect_inputs(recipe: dict, source: dict, libraries: dict, toolchain: dict[
         "omitted_from_lib": list(OMIT_LIB),
         "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
         "build_date": "Modules/getbuildinfo.c DATE/TIME pinned to SOURCE_DATE_EPOCH",
+        "getpath_vpath": f"{BUILD_PREFIX}/{recipe['source_dir']}",
     }
 
 
@@ -478,6 +479,16 @@ def pin_build_date(getbuildinfo: Path) -> None:
     getbuildinfo.write_text(text)
 
 
+def pin_vpath(makefile: Path, source_dir: str) -> None:
+    """getpath.c is compiled with ``-DVPATH`` = the absolute source path (for running from a build
+    tree, which the guest never does); pinned, so python.wasm does not depend on the cache's path."""
+    text = makefile.read_text()
+    old = """-DVPATH='"$(VPATH)"'"""
+    if old not in text:
+        raise WasiLspError(f"{makefile} has no {old} to pin", fix="update pin_vpath for this CPython")
+    makefile.write_text(text.replace(old, f"""-DVPATH='"{BUILD_PREFIX}/{source_dir}"'"""))
+
+
 def compile_tree(recipe: dict, work: Path, log: Path, jobs: int, step=lambda text: None) -> Path:
     """Extract, configure and make in ``work``; return the build directory."""
     step(f"[1/4] C libraries for wasm32-wasi: {', '.join(LIBRARIES)}")
@@ -503,6 +514,7 @@ def compile_tree(recipe: dict, work: Path, log: Path, jobs: int, step=lambda tex
     step("[2/4] configure CPython")
     _run([str(src / "configure"), *CONFIGURE_FLAGS, f"--with-build-python={recipe['build_python']}", *CONFIG_CACHE],
          cwd=build, env=env, log=log)
+    pin_vpath(build / "Makefile", recipe["source_dir"])
     step(f"[3/4] make python.wasm (-j{jobs})")
     _run(["make", f"-j{jobs}", "python.wasm", "pybuilddir.txt"], cwd=build, env=env, log=log)
     return build
