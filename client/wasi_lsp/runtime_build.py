@@ -149,7 +149,7 @@ SOURCE_DATE_EPOCH = "1675814400"
 
 #: No ``-g``: debug info would embed build paths in python.wasm (and triple its size).
 #: ``-O3`` and nothing more, by measurement (README "Performance", build flags): ``-O2`` was
-#: 9% slower; LTO and binaryen's ``wasm-opt`` bought nothing measurable and cost build time.
+#: 10% slower; LTO and binaryen's ``wasm-opt`` bought nothing measurable and cost build time.
 #: No ``-O`` on the link line: clang would then run any ``wasm-opt`` on PATH over python.wasm,
 #: making the output depend on whether binaryen happens to be installed.
 OPT = "-DNDEBUG -fwrapv -O3 -Wall"
