@@ -198,6 +198,16 @@ def test_two_builds_from_the_same_inputs_are_identical(built):
 
 
 @runtime_build_only
+def test_python_wasm_names_no_build_directory(built):
+    """python.wasm must not depend on where the cache is: the same recipe built in two caches gave
+    two modules while __FILE__ and getpath's VPATH embedded the work directory's absolute path."""
+    data = (runtime_build.output_dir("3.11") / "python.wasm").read_bytes()
+    work = str(runtime_build.cache.cache_dir("runtimes-built")).encode()
+    assert data.count(work) == 0
+    assert data.count(runtime_build.BUILD_PREFIX.encode()) > 0
+
+
+@runtime_build_only
 def test_a_second_build_with_the_same_inputs_is_skipped(built):
     started = time.monotonic()
     proc = wasi_lsp("runtime", "build", check=True)

@@ -56,7 +56,8 @@ def engine(interruptible: bool = False):
 
     config = wasmtime.Config()
     config.epoch_interruption = interruptible
-    config.cranelift_opt_level = ENGINE_SETTINGS["cranelift_opt_level"]
+    for name, value in ENGINE_SETTINGS.items():
+        setattr(config, name, value)
     # Dropped at exit while wasmtime can still free it (at interpreter teardown its
     # bindings are gone and the finalizer prints a TypeError).
     atexit.register(engine.cache_clear)

@@ -147,6 +147,10 @@ TOOLCHAIN = ("clang", "lld", "llvm", "wasi-libc", "libclang-rt-dev-wasm32", "pyt
 SOURCE_DATE_EPOCH = "1675814400"
 
 #: No ``-g``: debug info would embed build paths in python.wasm (and triple its size).
+#: ``-O3`` and nothing more, by measurement (README "Performance", build flags): ``-O2`` was
+#: 10% slower; LTO and binaryen's ``wasm-opt`` bought nothing measurable and cost build time.
+#: No ``-O`` on the link line: clang would then run any ``wasm-opt`` on PATH over python.wasm,
+#: making the output depend on whether binaryen happens to be installed.
 OPT = "-DNDEBUG -fwrapv -O3 -Wall"
 
 #: Modules whose C library has no wasm32 build here; told to configure so that the
@@ -156,8 +160,14 @@ CONFIG_CACHE = ("ac_cv_header_uuid_uuid_h=no", "ac_cv_header_uuid_h=no", "ac_cv_
                 "ac_cv_header_ncurses_h=no", "ac_cv_header_curses_h=no", "ac_cv_header_panel_h=no")
 
 
+#: What the work directory is called inside python.wasm: ``__FILE__`` (in CPython's and
+#: liblzma's assertion and error messages) would otherwise embed the cache's absolute
+#: path, and the same recipe built in two caches would give two different modules.
+BUILD_PREFIX = "/wasi-lsp-build"
+
+
 def wasi_cc(sysroot: Path) -> str:
-    return f"clang --target=wasm32-wasi --sysroot={sysroot}"
+    return f"clang --target=wasm32-wasi --sysroot={sysroot} -ffile-prefix-map={sysroot.parent}={BUILD_PREFIX}"
 
 CONFIGURE_FLAGS = (
     "--host=wasm32-unknown-wasi",
@@ -348,6 +358,7 @@ def collect_inputs(recipe: dict, source: dict, libraries: dict, toolchain: dict[
         "omitted_from_lib": list(OMIT_LIB),
         "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
         "build_date": "Modules/getbuildinfo.c DATE/TIME pinned to SOURCE_DATE_EPOCH",
+        "getpath_vpath": f"{BUILD_PREFIX}/{recipe['source_dir']}",
     }
 
 
@@ -473,6 +484,16 @@ def pin_build_date(getbuildinfo: Path) -> None:
     getbuildinfo.write_text(text)
 
 
+def pin_vpath(makefile: Path, source_dir: str) -> None:
+    """getpath.c is compiled with ``-DVPATH`` = the absolute source path (for running from a build
+    tree, which the guest never does); pinned, so python.wasm does not depend on the cache's path."""
+    text = makefile.read_text()
+    old = """-DVPATH='"$(VPATH)"'"""
+    if old not in text:
+        raise WasiLspError(f"{makefile} has no {old} to pin", fix="update pin_vpath for this CPython")
+    makefile.write_text(text.replace(old, f"""-DVPATH='"{BUILD_PREFIX}/{source_dir}"'"""))
+
+
 def compile_tree(recipe: dict, work: Path, log: Path, jobs: int, step=lambda text: None) -> Path:
     """Extract, configure and make in ``work``; return the build directory."""
     step(f"[1/4] C libraries for wasm32-wasi: {', '.join(LIBRARIES)}")
@@ -498,6 +519,7 @@ def compile_tree(recipe: dict, work: Path, log: Path, jobs: int, step=lambda tex
     step("[2/4] configure CPython")
     _run([str(src / "configure"), *CONFIGURE_FLAGS, f"--with-build-python={recipe['build_python']}", *CONFIG_CACHE],
          cwd=build, env=env, log=log)
+    pin_vpath(build / "Makefile", recipe["source_dir"])
     step(f"[3/4] make python.wasm (-j{jobs})")
     _run(["make", f"-j{jobs}", "python.wasm", "pybuilddir.txt"], cwd=build, env=env, log=log)
     return build

@@ -198,12 +198,15 @@ print(time.perf_counter() - t)
 """
 
 def bench_interpreter(runtimes: list[Target], rounds: int = 3) -> dict:
-    out = {}
-    for rt in (rt for rt in runtimes if not rt.snapshot):  # `run` never starts from a snapshot
-        args = ([sys.executable, "-c", INTERPRETER_LOOP] if rt.host is None else
-                [*rt.wasi_lsp("run"), "--no-project", "--", "-c", INTERPRETER_LOOP])
-        out[rt.label] = min(float(_checked(args).stdout.split()[-1]) for _ in range(rounds))
-    return out
+    """Best of ``rounds`` per runtime, taken round-robin so a change in load hits every runtime alike."""
+    commands = {rt.label: ([sys.executable, "-c", INTERPRETER_LOOP] if rt.host is None else
+                           [*rt.wasi_lsp("run"), "--no-project", "--", "-c", INTERPRETER_LOOP])
+                for rt in runtimes if not rt.snapshot}  # `run` never starts from a snapshot
+    times: dict[str, list[float]] = {label: [] for label in commands}
+    for _ in range(rounds):
+        for label, args in commands.items():
+            times[label].append(float(_checked(args).stdout.split()[-1]))
+    return {label: min(samples) for label, samples in times.items()}
 
 #: The sample suite, shipped as package data so an installed wasi-lsp can run it too.
 BENCH_SUITE = Path(__file__).resolve().parent / "bench_suite"
