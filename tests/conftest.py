@@ -69,32 +69,6 @@ def _pinned_runtime_test(request):
     yield from _on_the_pinned_runtime(request.node)
 
 
-#: Module-scoped fixtures every module gets (cheap: they only set an environment variable).
-_UBIQUITOUS_MODULE_FIXTURES = {"_pinned_runtime_module"}
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist turns the marks into work units
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under ``pytest -n N --dist loadgroup`` (as ``.ci/run``), keep the tests that share one instance of a
-    module-scoped fixture (a built bundle, a started server, a browser, one host's probe) on one worker,
-    so it is built once; every other test is dealt out on its own. Without ``--dist loadgroup`` the mark
-    does nothing."""
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        if info is None:
-            continue
-        shared = sorted(name for name, defs in info.name2fixturedefs.items()
-                        if defs and defs[-1].scope == "module" and name not in _UBIQUITOUS_MODULE_FIXTURES)
-        if not shared:
-            continue
-        # A parametrized module-scoped fixture has one instance per parameter: one group each.
-        # (No "[", "]" or "@" in the name: pytest-xdist appends it to the node id after an "@".)
-        indices = getattr(getattr(item, "callspec", None), "indices", {})
-        group = item.nodeid.split("::")[0] + "".join(f"::{name}#{indices[name]}" for name in shared
-                                                     if name in indices)
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture(params=ALL_HOSTS)
 def host(request) -> str:
     """Each WASI host in turn."""
