@@ -51,9 +51,11 @@ fi
 # build and @vscode/test-web from npm, code-server 4.100.3 from npm (VS Code's Node extension
 # host; its install builds native modules with g++ against Debian's Node headers and
 # kerberos's against libkrb5-dev, and takes Debian's rg for @vscode/ripgrep), and
-# wasm-wasi-core built from ../shared/vendor; the npm installs and the build are cached
-# under ~/.cache/wasi-lsp, so a second run takes seconds. The .vsix ships the runtime built
-# from source (the pinned one cannot start in VS Code): the runtime block above builds it.
+# wasm-wasi-core built from ../shared/vendor. Set-up installs only the Debian packages and
+# Playwright; the test session makes the npm installs and the build on first use (minutes,
+# cached under ~/.cache/wasi-lsp, one builder at a time), so the main job never waits for
+# them. The .vsix ships the runtime built from source (the pinned one cannot start in VS
+# Code): the runtime block above builds it.
 vscode_debs=""
 command -v chromium >/dev/null || vscode_debs="$vscode_debs chromium"
 command -v rg >/dev/null || vscode_debs="$vscode_debs ripgrep"
@@ -66,7 +68,6 @@ if [ -n "$vscode_debs" ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ];
 fi
 .venv/bin/python -c "import playwright" 2>/dev/null \
   || PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 .venv/bin/python -m pip install -q --disable-pip-version-check playwright
-.venv/bin/python tests/vscode_hosts.py prepare
 # --- end of the VS Code block -----------------------------------------------------------------------------------
 
 echo "set-up done: .venv/bin/wasi-lsp $(.venv/bin/wasi-lsp --version 2>/dev/null || true)"

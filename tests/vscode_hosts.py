@@ -70,19 +70,16 @@ def _tree_digest(root: Path) -> str:
 
 
 def _cached(kind: str, key: str, make) -> Path:
-    """``cache/kind/key``, made once by ``make(staging)`` and published atomically."""
+    """``cache/kind/key``, made once by ``make(staging)`` (one builder at a time) and published atomically."""
     final = cache.cache_dir(kind) / key
-    if (final / ".done").is_file():
-        return final
-    cache.sweep_partials(final.parent)
-    staging = cache.staging_dir(final)
-    try:
-        make(staging)
-        (staging / ".done").write_text("")
-        cache.publish_dir(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+
+    def build() -> None:
+        cache.sweep_partials(final.parent)
+        with cache.staged(final, marker=".done") as staging:
+            make(staging)
+            (staging / ".done").write_text("")
+
+    cache.build_once(final, (final / ".done").is_file, build, what=f"{kind} for the VS Code tests")
     return final
 
 
