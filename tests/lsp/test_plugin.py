@@ -114,8 +114,10 @@ import pytest
 
 RESULTS = Path(os.environ["MATRIX_RESULTS"])
 
+# What this proves is isolation and one shared build, not latency: on a loaded machine, four
+# processes starting servers at once can take longer than the default 30 s to initialize.
 @pytest_lsp.fixture(config=matrix("handlers_server:server", requirements=PYGLS2, dirs=[SERVERS],
-                                  env={"CORPUS_GREETING": "hi"}))
+                                  env={"CORPUS_GREETING": "hi"}, timeout=120))
 async def client(lsp_client: LanguageClient):
     await lsp_client.initialize_session(types.InitializeParams(capabilities=client_capabilities("visual-studio-code")))
     yield
