@@ -536,6 +536,286 @@ def join_with_a_timeout_of_a_sleeping_thread():
     return t.is_alive()  # natively True; inside WASI the join returns when the sleep ends: False
 
 
+
+# --- held out: written before the fiber scheduler ran, and never tuned to it -------------------
+# Threads that take turns many times, long-lived workers fed in batches, pipelines of bounded
+# queues, waits inside waits. The test reports them apart from the corpus above.
+
+HELD_OUT = {}
+
+
+def held_out(fn):
+    HELD_OUT[fn.__name__] = fn
+    return fn
+
+
+@held_out
+def ping_pong_through_a_condition_and_a_turn_variable():
+    cond, state, log = threading.Condition(), {"turn": "a"}, []
+
+    def player(me, other):
+        for i in range(5):
+            with cond:
+                cond.wait_for(lambda: state["turn"] == me, timeout=5)
+                log.append(f"{me}{i}")
+                state["turn"] = other
+                cond.notify_all()
+
+    t = start(player, "b", "a")
+    player("a", "b")
+    t.join(5)
+    return log
+
+
+@held_out
+def pipeline_of_three_stages_over_bounded_queues():
+    first, second = queue.Queue(maxsize=1), queue.Queue(maxsize=1)
+
+    def produce():
+        for i in range(8):
+            first.put(i)
+        first.put(None)
+
+    def transform():
+        while (item := first.get()) is not None:
+            second.put(item * 10)
+        second.put(None)
+
+    start(produce)
+    start(transform)
+    out = []
+    while (item := second.get(timeout=5)) is not None:
+        out.append(item)
+    return out
+
+
+@held_out
+def long_lived_worker_fed_in_two_batches():
+    jobs, done = queue.Queue(), []
+
+    def worker():
+        while (job := jobs.get()) is not None:
+            done.append(job * job)
+            jobs.task_done()
+        jobs.task_done()
+
+    t = start(worker)
+    for batch in ([1, 2, 3], [4, 5]):
+        for job in batch:
+            jobs.put(job)
+        jobs.join()
+        done.append("batch")
+    jobs.put(None)
+    t.join(5)
+    return [done, t.is_alive()]
+
+
+@held_out
+def three_workers_share_a_task_queue_and_a_results_queue():
+    tasks, results = queue.Queue(), queue.Queue()
+
+    def worker():
+        while (n := tasks.get()) is not None:
+            time.sleep(0.001 * (n % 3))
+            results.put(n + 100)
+
+    workers = [start(worker) for _ in range(3)]
+    for n in range(9):
+        tasks.put(n)
+    got = sorted(results.get(timeout=5) for _ in range(9))
+    for _ in workers:
+        tasks.put(None)
+    for w in workers:
+        w.join(5)
+    return [got, [w.is_alive() for w in workers]]
+
+
+@held_out
+def semaphore_admits_two_of_five_at_a_time():
+    gate, lock, inside, peak = threading.Semaphore(2), threading.Lock(), [0], [0]
+
+    def visit():
+        with gate:
+            with lock:
+                inside[0] += 1
+                peak[0] = max(peak[0], inside[0])
+            time.sleep(0.02)
+            with lock:
+                inside[0] -= 1
+
+    threads = [start(visit) for _ in range(5)]
+    for t in threads:
+        t.join(5)
+    return [peak[0], inside[0]]
+
+
+@held_out
+def barrier_of_three_parties_for_three_rounds():
+    barrier, log, lock = threading.Barrier(3), [], threading.Lock()
+
+    def party(name):
+        for round_ in range(3):
+            barrier.wait(5)
+            with lock:
+                log.append((round_, name))
+
+    threads = [start(party, n) for n in ("x", "y")]
+    party("main")
+    for t in threads:
+        t.join(5)
+    return [sorted(r for r, _ in log), len(log)]
+
+
+@held_out
+def event_relay_repeated_with_clear():
+    go, back, log = threading.Event(), threading.Event(), []
+
+    def relay():
+        for i in range(4):
+            go.wait(5)
+            go.clear()
+            log.append(f"relay{i}")
+            back.set()
+
+    t = start(relay)
+    for i in range(4):
+        go.set()
+        back.wait(5)
+        back.clear()
+        log.append(f"main{i}")
+    t.join(5)
+    return log
+
+
+@held_out
+def notify_all_wakes_every_waiter():
+    cond, flag, woke = threading.Condition(), [False], []
+
+    def waiter(name):
+        with cond:
+            if cond.wait_for(lambda: flag[0], timeout=5):
+                woke.append(name)
+
+    threads = [start(waiter, n) for n in "abc"]
+    time.sleep(0.05)
+    with cond:
+        flag[0] = True
+        cond.notify_all()
+    for t in threads:
+        t.join(5)
+    return sorted(woke)
+
+
+@held_out
+def executor_task_waits_for_a_task_it_submitted():
+    with cf.ThreadPoolExecutor(max_workers=2) as pool:
+        def outer(n):
+            inner = pool.submit(lambda: n * 2)
+            return inner.result(timeout=5) + 1
+
+        return [pool.submit(outer, n).result(timeout=5) for n in range(3)]
+
+
+@held_out
+def counter_reaches_five_through_wait_for():
+    cond, count = threading.Condition(), [0]
+
+    def bump():
+        time.sleep(0.005)
+        with cond:
+            count[0] += 1
+            cond.notify()
+
+    for _ in range(5):
+        start(bump)
+    with cond:
+        reached = cond.wait_for(lambda: count[0] == 5, timeout=5)
+    return [reached, count[0]]
+
+
+@held_out
+def worker_waits_on_a_helper_while_main_waits_on_it():
+    results = queue.Queue()
+
+    def helper(box):
+        time.sleep(0.01)
+        box.append("helped")
+
+    def worker():
+        box = []
+        h = start(helper, box)
+        h.join(5)
+        results.put(box + ["worker"])
+
+    start(worker)
+    return results.get(timeout=5)
+
+
+@held_out
+def as_completed_in_order_of_sleep_lengths():
+    def nap(seconds):
+        time.sleep(seconds)
+        return seconds
+
+    with cf.ThreadPoolExecutor(max_workers=3) as pool:
+        futures = [pool.submit(nap, s) for s in (0.15, 0.05, 0.1)]
+        return [f.result() for f in cf.as_completed(futures, timeout=5)]
+
+
+@held_out
+def consumer_polls_with_timeouts_while_producer_sleeps():
+    q, got = queue.Queue(), []
+
+    def produce():
+        for i in range(4):
+            time.sleep(0.01)
+            q.put(i)
+
+    start(produce)
+    deadline = time.monotonic() + 5
+    while len(got) < 4 and time.monotonic() < deadline:
+        try:
+            got.append(q.get(timeout=0.005))
+        except queue.Empty:
+            pass
+    return got
+
+
+@held_out
+def asyncio_loop_in_a_thread_serves_the_main_thread():
+    loop = asyncio.new_event_loop()
+    t = start(loop.run_forever)
+
+    async def double(n):
+        await asyncio.sleep(0.01)
+        return n * 2
+
+    out = [asyncio.run_coroutine_threadsafe(double(n), loop).result(timeout=5) for n in range(3)]
+    loop.call_soon_threadsafe(loop.stop)
+    t.join(5)
+    loop.close()
+    return [out, t.is_alive()]
+
+
+@held_out
+def rlock_reentered_by_a_thread_while_another_waits_for_it():
+    lock, log = threading.RLock(), []
+
+    def holder():
+        with lock:
+            with lock:
+                log.append("holder in")
+                time.sleep(0.02)
+            log.append("holder half")
+
+    t = start(holder)
+    time.sleep(0.005)
+    with lock:
+        log.append("main in")
+    t.join(5)
+    return log
+
+
 def run_all(names=None, idioms=None) -> dict:
     idioms = idioms or IDIOMS
     results = {}
@@ -552,5 +832,7 @@ def run_all(names=None, idioms=None) -> dict:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--one-stack-limits"]:
         print(json.dumps(run_all(sys.argv[2:], ONE_STACK_LIMITS)))
+    elif sys.argv[1:2] == ["--held-out"]:
+        print(json.dumps(run_all(sys.argv[2:], HELD_OUT)))
     else:
         print(json.dumps(run_all(sys.argv[1:])))
