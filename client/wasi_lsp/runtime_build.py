@@ -180,6 +180,12 @@ CONFIGURE_FLAGS = (
 OMIT_LIB = ("test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3/tests", "distutils/tests")
 
 ENTRY_SOURCE = "wasi_lsp_main.c"
+#: Compiled as part of the entry point (it ``#include``s them), from the same directory.
+ENTRY_INCLUDES = ("wasi_lsp_fibers.c",)
+#: Applied to the CPython source with ``patch -p1``: cooperative threads as resumable frame
+#: chains (``_wasi_fibers``), and ``*args`` calls and ``with`` blocks of Python functions
+#: evaluated without C recursion, so that a waiting thread's frames form one chain.
+SOURCE_PATCHES = ("fibers.patch",)
 MANIFEST = "manifest.json"
 FORMAT = 1
 
@@ -349,6 +355,8 @@ def collect_inputs(recipe: dict, source: dict, libraries: dict, toolchain: dict[
         "configure_cache": list(CONFIG_CACHE),
         "config_site": "Tools/wasm/config.site-wasm32-wasi",
         "entry_point": {"file": f"scripts/runtime/{ENTRY_SOURCE}", "sha256": cache.file_sha256(entry)},
+        "entry_includes": {name: cache.file_sha256(entry_dir() / name) for name in ENTRY_INCLUDES},
+        "source_patches": {name: cache.file_sha256(entry_dir() / name) for name in SOURCE_PATCHES},
         "library_builds": {name: {key: (list(value) if isinstance(value, tuple) else value)
                                   for key, value in lib.items() if key not in ("source_package", "source_version")}
                            for name, lib in LIBRARIES.items()},
@@ -499,7 +507,12 @@ def compile_tree(recipe: dict, work: Path, log: Path, jobs: int, step=lambda tex
     step(f"[1/4] C libraries for wasm32-wasi: {', '.join(LIBRARIES)}")
     sysroot = make_sysroot(work, log, jobs)
     src = extract(recipe, work)
+    for patch in SOURCE_PATCHES:
+        _run(["patch", "-p1", "--forward", "--no-backup-if-mismatch", "-i", str(entry_dir() / patch)],
+             cwd=src, log=log)
     shutil.copyfile(entry_dir() / ENTRY_SOURCE, src / "Programs" / "python.c")
+    for name in ENTRY_INCLUDES:
+        shutil.copyfile(entry_dir() / name, src / "Programs" / name)
     pin_build_date(src / "Modules" / "getbuildinfo.c")
     build = work / "build"
     shutil.rmtree(build, ignore_errors=True)

@@ -4,8 +4,8 @@
  *
  * Built in place of Programs/python.c by `wasi-lsp runtime build`.
  *
- * Without a snapshot, main() is Py_BytesMain(): the module behaves exactly like
- * the stock python.wasm.
+ * Without a snapshot, main() is Py_BytesMain(), with one built-in module more:
+ * _wasi_fibers (wasi_lsp_fibers.c), the cooperative threads' stacks.
  *
  * `wizer.initialize` (run once by `wasmtime wizer`) initializes the interpreter
  * and imports the modules named in WASI_LSP_PRELOAD. Wizer then writes the
@@ -25,6 +25,7 @@
  */
 
 #include "Python.h"
+#include "wasi_lsp_fibers.c"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +125,7 @@ static void fail(const char *what) {
 
 __attribute__((export_name("wizer.initialize")))
 void wizer_initialize(void) {
+    PyImport_AppendInittab("_wasi_fibers", PyInit__wasi_fibers);
     PyStatus status;
     PyConfig config;
     PyConfig_InitPythonConfig(&config);
@@ -244,5 +246,6 @@ static int resume(int argc, char **argv) {
 int main(int argc, char **argv) {
     if (snapshot_ready)
         return resume(argc, argv);
+    PyImport_AppendInittab("_wasi_fibers", PyInit__wasi_fibers);
     return Py_BytesMain(argc, argv);
 }

@@ -482,27 +482,19 @@ def asyncio_to_thread_with_a_queue_from_a_thread():
     return asyncio.run(main())
 
 
-# --- what one stack cannot do: two threads that must take turns more than once ----------------
-# Natively these finish at once. Inside WASI a thread started by a wait runs on top of it, and
-# the waiter resumes only when that thread returns or is parked (blocked for good): each must end
-# in an error naming the wait and the cause, or in the documented late answer, never in a hang.
-
-ONE_STACK_LIMITS = {}
+# --- two threads that take turns more than once ----------------------------------------------
+# Threads as fibers leave the C stack while they wait. The pinned runtime has no fibers: there a
+# thread started by a wait runs on top of it, and these end in a clear error (test_concurrency.py).
 
 
-def one_stack_limit(fn):
-    ONE_STACK_LIMITS[fn.__name__] = fn
-    return fn
-
-
-@one_stack_limit
+@idiom
 def bounded_queue_filled_faster_than_drained():
     q = queue.Queue(maxsize=2)
     start(lambda: [q.put(i) for i in range(5)], daemon=True)
     return [q.get() for _ in range(5)]
 
 
-@one_stack_limit
+@idiom
 def ping_pong_between_two_threads():
     ping, pong = queue.Queue(), queue.Queue()
     start(lambda: [pong.put(ping.get() + 1) for _ in range(3)], daemon=True)
@@ -514,7 +506,7 @@ def ping_pong_between_two_threads():
     return out
 
 
-@one_stack_limit
+@idiom
 def barrier_reused_for_two_rounds():
     barrier, log = threading.Barrier(2), []
 
@@ -529,11 +521,11 @@ def barrier_reused_for_two_rounds():
     return sorted(log)
 
 
-@one_stack_limit
+@idiom
 def join_with_a_timeout_of_a_sleeping_thread():
     t = start(time.sleep, 0.3)
     t.join(timeout=0.05)
-    return t.is_alive()  # natively True; inside WASI the join returns when the sleep ends: False
+    return t.is_alive()  # True; without fibers the join returns when the sleep ends: False
 
 
 
@@ -830,9 +822,7 @@ def run_all(names=None, idioms=None) -> dict:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--one-stack-limits"]:
-        print(json.dumps(run_all(sys.argv[2:], ONE_STACK_LIMITS)))
-    elif sys.argv[1:2] == ["--held-out"]:
+    if sys.argv[1:2] == ["--held-out"]:
         print(json.dumps(run_all(sys.argv[2:], HELD_OUT)))
     else:
         print(json.dumps(run_all(sys.argv[1:])))

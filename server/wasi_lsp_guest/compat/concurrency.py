@@ -27,18 +27,28 @@ shim replaces them with cooperative equivalents sharing one scheduler
 * **A wait nothing could ever satisfy** (nothing runnable, no timer, no
   timeout, no input) raises ``WaitDeadlock`` naming the wait, its caller's
   line, its thread and the cause, instead of hanging.
-* **One stack.** A thread started by a wait runs *on top of* that wait: the
-  waiter resumes only when the thread returns, or blocks for good, in which
-  case the thread is *parked* (unwound; later waits that need it name it in
-  their ``WaitDeadlock``). So threads that must take turns more than once (a
-  bounded queue filled faster than it is drained, ping-pong between two
-  threads, a ``Barrier`` reused for a second round) end in ``WaitDeadlock``,
-  and a timed wait that started a sleeping thread returns when that thread
-  does: late, never early. A thread's ``time.sleep`` while it holds a lock, or
-  in its first three sleeps, only pauses (a thread started on top of it would
-  likely want that lock); later sleeps run other work (polling). At most 24
-  threads nest; deeper would overflow WASI's C stack. These need stack
-  switching, which WASI Python does not have.
+* **Threads take turns as natively.** On the built runtime (the default) each
+  piece of queued work runs as a *fiber* (``_wasi_fibers``, compiled into it):
+  when it waits, its frames leave the C stack intact, the wait that resumed it
+  carries on, and any later wait resumes the thread once its condition holds or
+  its timeout passes. So threads may take turns any number of times: ping-pong,
+  a bounded queue filled faster than drained, a ``Barrier`` reused round after
+  round, long-lived workers fed in batches, an asyncio loop in a thread of its
+  own. A thread's wait leaves the stack only when the thread's frames form one
+  chain: a wait called back from C (inside ``map()``, ``sorted(key=...)``, a
+  class's ``__init__``, a generator driven by a C iterator) cannot, and runs
+  other work on top of itself, as every wait does on the pinned runtime, which
+  has no fibers:
+* **On one C stack** (those waits, and the pinned runtime), a thread started by
+  a wait runs *on top of* that wait: the waiter resumes only when the thread
+  returns, or blocks for good, in which case the thread is *parked* (unwound;
+  later waits that need it name it in their ``WaitDeadlock``). So threads that
+  must take turns more than once end in ``WaitDeadlock``, and a timed wait that
+  started a sleeping thread returns when that thread does: late, never early. A
+  thread's ``time.sleep`` while it holds a lock, or in its first three sleeps,
+  only pauses (a thread started on top of it would likely want that lock); later
+  sleeps run other work (polling). At most 24 threads nest; deeper would
+  overflow WASI's C stack.
 * **A timer** (``threading.Timer``, ``loop.call_later``) fires at the first
   idle point after its delay; it is never early, and late by as long as the
   work running when it fell due. ``Timer.cancel()`` before that point prevents it.
@@ -61,8 +71,7 @@ shim replaces them with cooperative equivalents sharing one scheduler
 * **At exit**, queued work runs and non-daemon threads (and timers) are waited
   for, as ``threading`` does; daemon threads still blocked are dropped.
 * **Cannot be done**: preempting running code. A thread runs until it waits; a
-  CPU loop that never waits holds the one thread, and so does the stack limit
-  above.
+  CPU loop that never waits holds the one thread.
 
 The pygls adapter is installed here too, because its main loop is this
 scheduler's idle point: see :mod:`wasi_lsp_guest.pygls_adapter`.

@@ -34,6 +34,12 @@ class Killed(BaseException):
         self.signal = signal
 
 
+#: On the built runtime every cooperative thread is a fiber with a thread state of its own,
+#: which holds its asyncio running loop and event loop as a real thread's does; on the pinned
+#: runtime all threads share one thread state, and those two are swapped here with the process.
+PER_THREAD_LOOPS = "_wasi_fibers" in sys.builtin_module_names
+
+
 class ProcessContext:
     """The per-process state of one in-guest process, while another one runs."""
 
@@ -60,7 +66,7 @@ class ProcessContext:
             self.cwd = os.getcwd()
         except OSError:
             self.cwd = None
-        events = sys.modules.get("asyncio.events")
+        events = None if PER_THREAD_LOOPS else sys.modules.get("asyncio.events")
         if events is not None:
             self.running_loop = events._get_running_loop()
             policy = events._event_loop_policy
@@ -86,7 +92,7 @@ class ProcessContext:
                     os.chdir(self.cwd)
             except OSError:
                 pass
-        events = sys.modules.get("asyncio.events")
+        events = None if PER_THREAD_LOOPS else sys.modules.get("asyncio.events")
         if events is not None:
             events._set_running_loop(self.running_loop)
             local = getattr(events._event_loop_policy, "_local", None)

@@ -8,7 +8,9 @@ input pump (or sleeping until the next timer). Sockets and pipes
 raise NotImplementedError, as WASI offers none; a subprocess whose program is
 the guest's Python runs in-guest (:mod:`.child_transport`).
 
-A loop waiting in its selector is *pollable*: while it waits, work it started
+A loop in a cooperative thread that can suspend (a fiber, see
+:mod:`.scheduler`) simply waits there until a callback is ready or its next
+timer is due. Otherwise a loop waiting in its selector is *pollable*: while it waits, work it started
 may run above it on WASI's one stack (a "thread" blocked on a queue, an
 in-guest child's own loop), and any wait there steps this loop (one
 iteration: due timers and ready callbacks), as a real thread blocked in
@@ -36,6 +38,11 @@ class _IdleSelector:
         loop = self._loop
         if loop._wasi_stepping:
             return []  # one iteration run by a waiter elsewhere: its callbacks, nothing more
+        if SCHEDULER.suspendable():
+            # A loop in a thread of its own: it leaves the stack until another thread
+            # readies a callback (call_soon_threadsafe) or its next timer is due.
+            SCHEDULER.block(lambda: bool(loop._ready), timeout)
+            return []
         loop._wasi_context = contexts.current()
         loop._wasi_waiting += 1
         if loop._wasi_waiting == 1:
@@ -96,9 +103,16 @@ class WasiEventLoop(base_events.BaseEventLoop):
 
     def step(self) -> None:
         self._wasi_stepping = True
+        # Stepped from another thread's wait: with thread states of their own, that thread's
+        # running loop is not this one (without, the process context carries it).
+        previous = events._get_running_loop() if contexts.PER_THREAD_LOOPS else None
+        if contexts.PER_THREAD_LOOPS:
+            events._set_running_loop(self)
         try:
             contexts.run_in(self._wasi_context, self._run_once)
         finally:
+            if contexts.PER_THREAD_LOOPS:
+                events._set_running_loop(previous)
             self._wasi_stepping = False
 
     async def _make_subprocess_transport(self, protocol, args, shell, stdin, stdout, stderr, bufsize,

@@ -9,12 +9,21 @@ asyncio loop's selector (:mod:`.loop`) all wait through it, so everything the
 stdlib builds on a lock or a condition (queues, semaphores, barriers, events,
 futures) is an idle point too.
 
-WASI has one stack: a "thread" runs on top of the wait that started it, and
-that wait resumes only once the thread returns or blocks for good. When the
-thread on top is blocked forever while a wait beneath it is ready, the thread
-is *parked*: unwound with :class:`Parked`, left alive but never resumed, as a
-real thread blocked forever would be; later waits that need it raise
-:class:`WaitDeadlock` naming it.
+On the built runtime every piece of queued work runs as a *fiber*
+(``_wasi_fibers``, compiled into it): a thread whose wait leaves the C stack
+with its frames intact, so the wait that resumed it carries on, and any later
+waiter resumes the thread once its condition holds or its timeout passes.
+Threads take turns as often as they like: ping-pong, bounded queues, barriers.
+A fiber can leave the C stack only while its frames form one chain (no C
+function between them, e.g. no ``map()`` or ``sorted(key=...)`` calling the
+code that waits); a wait that cannot suspend, and every wait on the pinned
+runtime, which has no fibers, runs work on top of itself instead:
+
+WASI has one C stack: such a wait resumes only once the work on top of it
+returns or blocks for good. When the thread on top is blocked forever while a
+wait beneath it is ready, the thread is *parked*: unwound with :class:`Parked`,
+left alive but never resumed, as a real thread blocked forever would be; later
+waits that need it raise :class:`WaitDeadlock` naming it.
 """
 
 from __future__ import annotations
@@ -26,6 +35,13 @@ import select
 import sys
 import time
 from _collections import deque  # not collections: cheaper at every guest start
+
+from wasi_lsp_guest.cooperative import contexts
+
+try:
+    from _wasi_fibers import Fiber, can_suspend, suspend  # built into the built runtime
+except ImportError:  # the pinned runtime: waits run work on top of themselves
+    Fiber = can_suspend = suspend = None  # type: ignore[assignment,misc]
 
 TYPE_CHECKING = False  # typing is not imported at run time: it slows every guest start
 if TYPE_CHECKING:
@@ -66,6 +82,31 @@ def pause(seconds: float) -> None:
 
 def _never() -> bool:
     return False
+
+
+#: ``suspend(*_NO_ARGS)``: the evaluation loop suspends a fiber only at a call written this way.
+_NO_ARGS = ()
+
+
+class Task:
+    """A piece of queued work running as a fiber: its frames, identity stack and process."""
+
+    __slots__ = ("fiber", "running", "wait", "context")
+
+    def __init__(self, fiber) -> None:
+        self.fiber = fiber
+        #: The scheduler's ``_running`` while this fiber runs: the cooperative threads it is running as.
+        self.running: list[list] = []
+        #: (condition, deadline, frame, thread name) of the wait it is suspended in; () while it runs.
+        self.wait: tuple = ()
+        #: The in-guest process it was running as when it suspended (:mod:`.contexts`).
+        self.context: contexts.ProcessContext | None = None
+
+    def ready(self, now: float) -> bool:
+        """Its wait is over, or its process was killed (it then unwinds where it waits)."""
+        done, deadline = self.wait[0], self.wait[1]
+        return ((deadline is not None and now >= deadline) or done()
+                or (self.context is not None and self.context.killed is not None))
 
 
 def call(fn: Callable, args: tuple):
@@ -138,8 +179,13 @@ class Scheduler:
         self.input_ended = False
         self.main_ident = _thread.get_ident()
         #: [ident, name, sleeps taken, locks held] of the cooperative threads running, innermost last;
-        #: empty: the main thread.
+        #: empty: the main thread. With fibers, each fiber has its own (:attr:`Task.running`).
         self._running: list[list] = []
+        #: The fiber running now (None: the main thread), and the fibers suspended in a wait.
+        self._task: Task | None = None
+        self._suspended: list[Task] = []
+        #: Fibers resumed on top of each other (by waits that could not suspend).
+        self._nested = 0
         #: (condition, deadline, frame, thread name) of the waits in progress, outermost first (one stack: they nest).
         self._waits: list[tuple] = []
         #: Set when a wait was ready (its condition held or its timeout passed) but could not resume,
@@ -175,7 +221,8 @@ class Scheduler:
 
     def has_ready(self) -> bool:
         self._promote_due()
-        return bool(self._ready) or any(pollable.ready() for pollable in self.pollables)
+        return (bool(self._ready) or self._ready_task(remove=False) is not None
+                or any(pollable.ready() for pollable in self.pollables))
 
     def next_timeout(self, limit: float | None = None) -> float | None:
         """Seconds until something becomes runnable, at most ``limit``: 0 now, None if only input can wake us."""
@@ -184,6 +231,10 @@ class Scheduler:
         while self._timers and self._timers[0][2].cancelled:
             heapq.heappop(self._timers)
         when = self._timers[0][0] if self._timers else None
+        for task in self._suspended:
+            due = task.wait[1]
+            if due is not None and (when is None or due < when):
+                when = due
         for pollable in self.pollables:
             due = pollable.deadline()
             if due is not None and (when is None or due < when):
@@ -205,22 +256,83 @@ class Scheduler:
     def run_one(self) -> bool:
         """Run the first runnable item; True if there was one (False when nested as deep as the stack allows)."""
         self._promote_due()
-        if len(self._running) >= self.MAX_NESTING:
+        if self._nesting() >= self.MAX_NESTING:
             return False
+        task = self._ready_task(remove=True)
+        if task is not None:
+            self._resume(task)
+            return True
         if not self._ready:
             return self._step_pollable()
         fn, args = self._ready.popleft()
+        if Fiber is not None:
+            self._resume(Task(Fiber(_fiber_body(fn, args))))
+            return True
         try:
             call(fn, args)
         except Parked:
             pass
         return True
 
+    def _nesting(self) -> int:
+        return self._nested if Fiber is not None else len(self._running)
+
+    def _ready_task(self, *, remove: bool) -> Task | None:
+        """The first suspended fiber whose wait is over (its condition holds or its timeout passed)."""
+        if not self._suspended:
+            return None
+        now = time.monotonic()
+        # A thread dies with its process: the fibers of an in-guest child that ended are dropped.
+        self._suspended[:] = [task for task in self._suspended if task.context is None or not task.context.ended]
+        for index, task in enumerate(self._suspended):
+            if task.ready(now):
+                if remove:
+                    del self._suspended[index]
+                return task
+        return None
+
+    def _resume(self, task: Task) -> None:
+        """Run ``task`` until it suspends again (then it waits in :attr:`_suspended`) or ends."""
+        outer_task, outer_running = self._task, self._running
+        self._task, self._running = task, task.running
+        host = contexts.current()
+        if task.context is not None:
+            contexts.switch(task.context)
+        self._nested += 1
+        try:
+            finished = task.fiber.resume()
+        finally:
+            self._nested -= 1
+            task.context = contexts.switch(host)
+            self._task, self._running = outer_task, outer_running
+        if not finished:
+            self._suspended.append(task)
+
+    def suspendable(self) -> bool:
+        """Whether a wait here can leave the C stack (a fiber whose frames form one chain)."""
+        return self._task is not None and can_suspend()
+
+    def _suspend(self, done: Callable[[], bool], deadline: float | None) -> bool:
+        """The fiber's side of :meth:`block`: leave the stack until ``done()`` or ``deadline``."""
+        task = self._task
+        assert task is not None
+        task.wait = (done, deadline, sys._getframe(2), self._thread_name())
+        try:
+            while True:
+                suspend(*_NO_ARGS)
+                contexts.check_killed()
+                if done():
+                    return True
+                if deadline is not None and time.monotonic() >= deadline:
+                    return False
+        finally:
+            task.wait = ()
+
     def run_pending(self) -> bool:
         """Run the work that is runnable now; True if anything ran."""
         self._promote_due()
         ran = False
-        for _ in range(min(len(self._ready), self.BATCH)):
+        for _ in range(min(len(self._ready) + len(self._suspended), self.BATCH)):
             ran = self.run_one() or ran
         return ran or self._step_pollable()
 
@@ -281,6 +393,8 @@ class Scheduler:
         if done():
             return True
         deadline = None if timeout is None else time.monotonic() + timeout
+        if self.suspendable():
+            return self._suspend(done, deadline)
         depth = len(self._waits)
         self._waits.append((done, deadline, sys._getframe(1), self._thread_name()))
         try:
@@ -290,10 +404,11 @@ class Scheduler:
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     return False
-                wait = left if len(self._running) >= self.MAX_NESTING else self.next_timeout(left)
+                nested_out = self._nesting() >= self.MAX_NESTING
+                wait = left if nested_out else self.next_timeout(left)
                 if depth and self._running:
                     wait = self._park_if_buried(depth, wait, io)
-                if not self.idle(wait, io and len(self._running) < self.MAX_NESTING):
+                if not self.idle(wait, io and not nested_out):
                     raise WaitDeadlock(self._deadlock_message())
             return True
         finally:
@@ -355,9 +470,14 @@ class Scheduler:
             message += "no thread can run, no timer is pending and no input can come"
             if not self.parked:
                 message += " (a real thread would hang here)"
-        if len(self._running) >= self.MAX_NESTING:
-            message += (f". {len(self._running)} threads are waiting on top of each other, as deep as WASI's one "
+        if self._nesting() >= self.MAX_NESTING:
+            message += (f". {self._nesting()} threads are waiting on top of each other, as deep as WASI's one "
                         "stack allows; the threads still queued cannot start")
+        if self._suspended:
+            waiting = (f"{task.wait[3]} in {describe_frame(task.wait[2])}" for task in self._suspended[:3])
+            message += ". Threads waiting meanwhile: " + "; ".join(waiting)
+            if len(self._suspended) > 3:
+                message += f" (and {len(self._suspended) - 3} more)"
         if self.parked:
             message += (". These threads were parked (unwound, blocked above a wait that was ready); a real "
                         "thread would resume, but WASI has one stack: " + "; ".join(self.parked[-3:]))
@@ -383,6 +503,9 @@ class Scheduler:
         """
         if seconds < 0:
             raise ValueError("sleep length must be non-negative")
+        if self.suspendable():
+            self._suspend(_never, time.monotonic() + seconds)
+            return
         if self._running:
             entry = self._running[-1]
             entry[2] += 1
@@ -401,6 +524,18 @@ class Scheduler:
         for _ in range(100):
             if not self.run_pending():
                 return
+
+
+def _fiber_body(fn: Callable, args: tuple) -> Callable[[], None]:
+    """A fiber's function (of no arguments): ``fn(*args)``; a parked thread ends its fiber."""
+
+    def body() -> None:
+        try:
+            call(fn, args)
+        except Parked:
+            pass
+
+    return body
 
 
 SCHEDULER = Scheduler()
