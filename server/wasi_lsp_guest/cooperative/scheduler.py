@@ -278,18 +278,27 @@ class Scheduler:
         return self._nested if Fiber is not None else len(self._running)
 
     def _ready_task(self, *, remove: bool) -> Task | None:
-        """The first suspended fiber whose wait is over (its condition holds or its timeout passed)."""
+        """The suspended fiber to resume: of those whose wait is over, the one whose timeout passed first.
+
+        A late host (a long handler, a loaded machine) then wakes sleepers in the order
+        their sleeps ended, as real threads would; waits without a timeout come after.
+        """
         if not self._suspended:
             return None
         now = time.monotonic()
         # A thread dies with its process: the fibers of an in-guest child that ended are dropped.
         self._suspended[:] = [task for task in self._suspended if task.context is None or not task.context.ended]
+        best, best_due = None, float("inf")
         for index, task in enumerate(self._suspended):
-            if task.ready(now):
-                if remove:
-                    del self._suspended[index]
-                return task
-        return None
+            due = task.wait[1] if task.wait[1] is not None else float("inf")
+            if (best is None or due < best_due) and task.ready(now):
+                best, best_due = index, due
+        if best is None:
+            return None
+        task = self._suspended[best]
+        if remove:
+            del self._suspended[best]
+        return task
 
     def _resume(self, task: Task) -> None:
         """Run ``task`` until it suspends again (then it waits in :attr:`_suspended`) or ends."""
