@@ -143,6 +143,21 @@ def run_in(context: ProcessContext, fn: Callable, *args):
         check_killed()
 
 
+def with_running_loop(loop, fn: Callable, *args):
+    """``fn(*args)`` with ``loop`` as this thread state's running asyncio loop, then the previous one back.
+
+    For a loop's work run from another thread's wait: with fibers each thread state has
+    its own running loop; without, this only restores what :func:`run_in` put in place.
+    """
+    events = sys.modules["asyncio.events"]
+    previous = events._get_running_loop()
+    events._set_running_loop(loop)
+    try:
+        return fn(*args)
+    finally:
+        events._set_running_loop(previous)
+
+
 def bind(fn: Callable) -> Callable:
     """``fn``, to be run later as the process queueing it now (dropped if that process has ended)."""
     context = CURRENT

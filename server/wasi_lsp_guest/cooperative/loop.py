@@ -103,16 +103,9 @@ class WasiEventLoop(base_events.BaseEventLoop):
 
     def step(self) -> None:
         self._wasi_stepping = True
-        # Stepped from another thread's wait: with thread states of their own, that thread's
-        # running loop is not this one (without, the process context carries it).
-        previous = events._get_running_loop() if contexts.PER_THREAD_LOOPS else None
-        if contexts.PER_THREAD_LOOPS:
-            events._set_running_loop(self)
         try:
-            contexts.run_in(self._wasi_context, self._run_once)
+            contexts.run_in(self._wasi_context, contexts.with_running_loop, self, self._run_once)
         finally:
-            if contexts.PER_THREAD_LOOPS:
-                events._set_running_loop(previous)
             self._wasi_stepping = False
 
     async def _make_subprocess_transport(self, protocol, args, shell, stdin, stdout, stderr, bufsize,

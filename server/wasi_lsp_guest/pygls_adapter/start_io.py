@@ -134,18 +134,12 @@ def start_io(server, stdin=None, stdout=None) -> None:
     asyncio.set_event_loop(binding.loop)
 
     def read_client(timeout: float | None) -> bool:
-        # Handlers are scheduled on the server's loop even when the wait that pumps is another
-        # thread's (with fibers each thread has its own running loop).
-        previous = asyncio.events._get_running_loop()
-        asyncio.events._set_running_loop(binding.loop)
-        try:
-            return not stop.is_set() and channel.pump(timeout)
-        finally:
-            asyncio.events._set_running_loop(previous)
+        return not stop.is_set() and channel.pump(timeout)
 
     def pump(timeout: float | None) -> bool:
-        # A wait in another thread or an in-guest child may pump: client input belongs to this process.
-        return contexts.run_in(root, read_client, timeout)
+        # A wait in another thread or an in-guest child may pump: client input belongs to this
+        # process, and its handlers to the server's loop.
+        return contexts.run_in(root, contexts.with_running_loop, binding.loop, read_client, timeout)
 
     root = contexts.current()
 
